@@ -1,0 +1,43 @@
+"""A self-hosted, embeddable checkout."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = ROOT / "static"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The app factory. ``config`` overrides defaults and ``CHECKOUT_*`` variables."""
+    from . import cli, i18n, security
+    from . import config as config_module
+    from .gateway import sandbox
+    from .merchants import load_registry
+    from .store import Store
+    from .views import api, demo, pay
+
+    app = Flask(__name__, instance_relative_config=True, static_folder=str(STATIC),
+                instance_path=str(ROOT / "instance"))
+    app.config.update(config_module.load(config))
+    merchants = load_registry(app.config["MERCHANTS_FILE"], app.config["MODE"])
+    config_module.check_production(app.config, merchants)
+    app.extensions["checkout.merchants"] = merchants
+    app.config["DATABASE"] = app.config["DATABASE"] or str(Path(app.instance_path) / "checkout.sqlite3")
+    app.extensions["checkout.store"] = Store(app.config["DATABASE"])
+    app.config.setdefault("WTF_CSRF_ENABLED", True)
+    app.secret_key = app.config["SECRET_KEYS"][0]
+
+    i18n.init_app(app)
+    security.init_app(app)
+    app.register_blueprint(pay.bp)
+    app.register_blueprint(api.bp)
+    if app.config["GATEWAY_URL"] == "sandbox":
+        sandbox.init_ledger(app)
+        app.register_blueprint(sandbox.bp, url_prefix="/sandbox")
+    if app.config["MODE"] == "sandbox":
+        app.register_blueprint(demo.bp)
+    cli.init_app(app)
+    return app

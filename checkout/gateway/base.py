@@ -1,0 +1,60 @@
+"""The small interface every gateway module implements, and the answers it gives."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+# The seed's Transaction Status dictionary.
+AWAITING_AUTHENTICATION = 1
+COMPLETED = 4
+REFUND_COMPLETED = 5
+PAYOUT_COMPLETED = 7
+CREATED = 10
+DECLINED = 99
+STATUS_NAMES = {1: "AwaitingAuthentication", 4: "Completed", 5: "RefundCompleted",
+                7: "PayoutCompleted", 10: "Created", 99: "Declined"}
+
+
+class GatewayError(Exception):
+    """The gateway could not be asked or gave no usable answer (timeout, connection
+    reset, 5xx, a body that is not the documented JSON): the outcome is unknown."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the gateway said about one transaction."""
+
+    kind: str  # "completed" | "declined" | "3ds" | "redirect" | "pending"
+    transaction_id: str | None = None
+    status: str | None = None
+    status_code: int | None = None
+    reason: str | None = None
+    reason_code: int | None = None
+    message: str | None = None
+    amount: str | None = None
+    currency: str | None = None
+    invoice_id: str | None = None
+    acs_url: str | None = None
+    pa_req: str | None = None
+    redirect_url: str | None = None
+    token: str | None = None
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def final(self) -> bool:
+        return self.kind in ("completed", "declined")
+
+
+class Gateway(Protocol):
+    def charge_card(self, *, amount: str, currency: str, name: str, description: str,
+                    pan: str, cvv: str, expiry_month: int, expiry_year: int,
+                    invoice_id: str | None = None, account_id: str | None = None,
+                    ip: str | None = None, data: dict | None = None,
+                    success_url: str | None = None, failure_url: str | None = None,
+                    pending_url: str | None = None) -> Outcome: ...
+
+    def post3ds(self, transaction_id: str, pa_res: str) -> Outcome: ...
+
+    def status(self, transaction_id: str) -> Outcome: ...
+
+    def status_invoice(self, invoice_id: str) -> list[Outcome]: ...

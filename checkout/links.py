@@ -1,0 +1,184 @@
+"""Checkout requests: validation of the seed's Checkout body and the signed link made
+from it. Shared by the merchant API and the ``flask link create`` command."""
+from __future__ import annotations
+
+import ipaddress
+import re
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+
+from babel.numbers import get_currency_precision, list_currencies
+from flask import current_app, request, url_for
+
+from . import themes, tokens
+from .i18n import normalize_locale
+from .merchants import Merchant
+
+URL_FIELDS = ("successUrl", "failureUrl", "pendingUrl", "cancelUrl")
+REQUIRED_URLS = ("successUrl", "failureUrl")
+_DATA_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
+_CURRENCIES = frozenset(list_currencies())
+
+
+class RequestError(ValueError):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+    @property
+    def message(self) -> str:
+        key, reason = next(iter(self.errors.items()))
+        more = len(self.errors) - 1
+        return f"{key}: {reason}" + (f" (and {more} more)" if more else "")
+
+
+def _text(body: dict, key: str, errors: dict, limit: int, required: bool = False) -> str | None:
+    value = body.get(key)
+    if value is None or value == "":
+        if required:
+            errors[key] = "is required"
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and key in ("invoiceId", "accountId"):
+        value = str(value)
+    if not isinstance(value, str):
+        errors[key] = "must be a string"
+    elif len(value) > limit:
+        errors[key] = f"must be at most {limit} characters"
+    elif any(ord(ch) < 32 for ch in value):
+        errors[key] = "must not contain control characters"
+    else:
+        return value.strip()
+    return None
+
+
+def _amount(body: dict, currency: str | None, errors: dict) -> str | None:
+    value = body.get("amount")
+    if value is None:
+        errors["amount"] = "is required"
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        errors["amount"] = "must be a number"
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        errors["amount"] = "must be a number"
+        return None
+    if not amount.is_finite() or amount <= 0:
+        errors["amount"] = "must be greater than 0"
+    elif amount >= Decimal("1e12"):
+        errors["amount"] = "is too large"
+    elif currency:
+        digits = get_currency_precision(currency)
+        step = Decimal(1).scaleb(-digits)
+        if amount != amount.quantize(step):
+            errors["amount"] = (f"{currency} allows no decimals" if digits == 0
+                                else f"{currency} allows at most {digits} decimals")
+        else:
+            return format(amount.quantize(step), "f")
+    return None
+
+
+def http_url_error(value, merchant: Merchant) -> str | None:
+    if not isinstance(value, str) or len(value) > 2000:
+        return "must be a URL of at most 2000 characters"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL"
+    if parts.username or parts.password or any(ch.isspace() or ord(ch) < 32 for ch in value):
+        return "must be a plain http(s) URL"
+    if not merchant.redirect_host_allowed(value):
+        return f"host {parts.hostname} is not one of the merchant's redirect hosts"
+    return None
+
+
+def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
+    """The checkout payload for a token; raises RequestError with every field's problem."""
+    if not isinstance(body, dict):
+        raise RequestError({"body": "must be a JSON object"})
+    errors: dict[str, str] = {}
+    currency = body.get("currency")
+    if not isinstance(currency, str) or currency.upper() not in _CURRENCIES or len(currency) != 3:
+        errors["currency"] = "must be an ISO 4217 currency code, e.g. USD"
+        currency = None
+    else:
+        currency = currency.upper()
+    payload: dict = {"m": merchant.public_id, "currency": currency,
+                     "amount": _amount(body, currency, errors)}
+    payload["description"] = _text(body, "description", errors, 255) or ""
+    for key, limit in (("invoiceId", 64), ("accountId", 255)):
+        value = _text(body, key, errors, limit)
+        if value:
+            payload[key] = value
+    for key in URL_FIELDS:
+        value = body.get(key)
+        if value in (None, ""):
+            if key in REQUIRED_URLS:
+                errors[key] = "is required"
+            continue
+        problem = http_url_error(value, merchant)
+        if problem:
+            errors[key] = problem
+        else:
+            payload[key] = value
+    payload["locale"] = normalize_locale(body.get("locale") if isinstance(body.get("locale"), str) else None)
+    if body.get("ip") not in (None, ""):
+        try:
+            payload["ip"] = str(ipaddress.ip_address(str(body["ip"])))
+        except ValueError:
+            errors["ip"] = "must be an IPv4 or IPv6 address"
+    data = body.get("data")
+    if data is not None:
+        if not isinstance(data, dict) or len(data) > 40:
+            errors["data"] = "must be an object of at most 40 fields"
+        else:
+            for key, value in data.items():
+                if not _DATA_KEY.fullmatch(str(key)):
+                    errors[f"data.{key}"] = "is not a valid field name"
+                elif isinstance(value, bool) or not isinstance(value, (str, int, float)) or len(str(value)) > 255:
+                    errors[f"data.{key}"] = "must be a string of at most 255 characters"
+            if not any(k.startswith("data") for k in errors):
+                payload["data"] = {k: str(v) for k, v in data.items()}
+    theme = body.get("theme")
+    try:
+        page = themes.validate_page(body.get("page"))
+        if theme is not None:
+            if not isinstance(theme, str):
+                raise themes.ThemeError("theme", "must be a theme name")
+            themes.resolve(theme, None)
+            payload["theme"] = theme
+    except themes.ThemeError as exc:
+        errors[exc.key if exc.key in ("page", "theme") else f"page.{exc.key}"] = exc.reason
+    else:
+        if page:
+            payload["page"] = page
+    ttl = body.get("expiresIn")
+    if ttl is not None:
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 60 <= ttl <= limit_age:
+            errors["expiresIn"] = f"must be whole seconds from 60 to {limit_age}"
+        else:
+            payload["ttl"] = ttl
+    mode = body.get("mode", "payment")
+    if mode != "payment":
+        errors["mode"] = "must be \"payment\""
+    if errors:
+        raise RequestError(errors)
+    return payload
+
+
+def public_base() -> str:
+    """The base of the links the app makes: PUBLIC_URL, else the request's host."""
+    configured = current_app.config.get("PUBLIC_URL")
+    if configured:
+        return configured.rstrip("/")
+    return request.host_url.rstrip("/") if request else "http://127.0.0.1:5000"
+
+
+def link_for(token: str) -> str:
+    return public_base() + url_for("pay.page", token=token)
+
+
+def create_link(body, merchant: Merchant) -> str:
+    """Validate ``body`` and return the checkout link (raises RequestError)."""
+    payload = validate_checkout(body, merchant, current_app.config["TOKEN_LIMIT_AGE"])
+    return link_for(tokens.sign_checkout(payload))

@@ -1,0 +1,111 @@
+"""The merchant registry: who may create checkouts, where their pages may be embedded
+and where their customers may be sent back to."""
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEMO_PUBLIC_ID = "pbid_test"
+DEMO_SECRET = "test_secret"
+
+
+@dataclass(frozen=True)
+class Merchant:
+    public_id: str
+    secret: str
+    name: str = ""
+    #: Origins that may frame the checkout, e.g. ``https://shop.example`` or
+    #: ``http://localhost:*`` (any port).
+    allowed_origins: tuple[str, ...] = ()
+    #: Hosts the redirect URLs must be on; empty means any http(s) host.
+    redirect_hosts: tuple[str, ...] = ()
+    require_hmac: bool = False
+    #: Credentials this merchant has at the gateway (default: the same pair).
+    gateway_public_id: str = ""
+    gateway_secret: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def check_secret(self, secret: str) -> bool:
+        return hmac.compare_digest(self.secret.encode(), secret.encode())
+
+    @property
+    def gateway_credentials(self) -> tuple[str, str]:
+        return (self.gateway_public_id or self.public_id, self.gateway_secret or self.secret)
+
+    def origin_allowed(self, origin: str) -> bool:
+        """True when ``origin`` (scheme://host[:port]) matches an allowed origin."""
+        return any(_origin_matches(pattern, origin) for pattern in self.allowed_origins)
+
+    def redirect_host_allowed(self, url: str) -> bool:
+        if not self.redirect_hosts:
+            return True
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == h.lower() or (h.startswith("*.") and host.endswith(h[1:].lower()))
+                   for h in self.redirect_hosts)
+
+
+def _origin_matches(pattern: str, origin: str) -> bool:
+    pattern, origin = pattern.rstrip("/").lower(), origin.rstrip("/").lower()
+    if pattern.endswith(":*"):
+        base = pattern[:-2]
+        return origin == base or bool(re.fullmatch(re.escape(base) + r":\d{1,5}", origin))
+    return pattern == origin
+
+
+DEMO_MERCHANT = Merchant(
+    public_id=DEMO_PUBLIC_ID,
+    secret=DEMO_SECRET,
+    name="Demo Store",
+    allowed_origins=("http://localhost:*", "http://127.0.0.1:*"),
+)
+
+
+class MerchantRegistry:
+    def __init__(self, merchants: list[Merchant]):
+        self._by_id = {m.public_id: m for m in merchants}
+
+    def get(self, public_id: str) -> Merchant | None:
+        return self._by_id.get(public_id)
+
+    def authenticate(self, public_id: str, secret: str) -> Merchant | None:
+        merchant = self.get(public_id)
+        return merchant if merchant and merchant.check_secret(secret) else None
+
+    def has_demo(self) -> bool:
+        return any(m.secret == DEMO_SECRET or m.public_id == DEMO_PUBLIC_ID for m in self._by_id.values())
+
+    def __iter__(self):
+        return iter(self._by_id.values())
+
+
+def _merchant_from_json(item: dict) -> Merchant:
+    known = {"publicId", "secret", "name", "allowedOrigins", "redirectHosts", "requireHmac",
+             "gatewayPublicId", "gatewaySecret"}
+    try:
+        return Merchant(
+            public_id=str(item["publicId"]),
+            secret=str(item["secret"]),
+            name=str(item.get("name", "")),
+            allowed_origins=tuple(item.get("allowedOrigins", ())),
+            redirect_hosts=tuple(item.get("redirectHosts", ())),
+            require_hmac=bool(item.get("requireHmac", False)),
+            gateway_public_id=str(item.get("gatewayPublicId", "")),
+            gateway_secret=str(item.get("gatewaySecret", "")),
+            extra={k: v for k, v in item.items() if k not in known},
+        )
+    except KeyError as missing:
+        raise ValueError(f"a merchant in the merchants file lacks {missing}") from None
+
+
+def load_registry(path: str | None, mode: str) -> MerchantRegistry:
+    """Merchants from ``path`` (JSON: a list, or ``{"merchants": [...]}``); with no file,
+    the sandbox's demo merchant."""
+    if not path:
+        return MerchantRegistry([DEMO_MERCHANT] if mode != "production" else [])
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    items = data["merchants"] if isinstance(data, dict) else data
+    return MerchantRegistry([_merchant_from_json(item) for item in items])

@@ -1,0 +1,51 @@
+"""Signed result parameters for the redirect back to the merchant.
+
+The merchant lands on successUrl / failureUrl / pendingUrl (or cancelUrl) with
+``invoiceId, transactionId, status, statusCode, amount, currency, reasonCode, reason, ts``
+and ``signature``: the seed's HMAC form over those parameters sorted by name and
+URL-encoded as ``k=v&k=v`` (``urllib.parse.urlencode(sorted(params.items()))``).
+Parameters the merchant put in its own URL are kept and are not part of the signature."""
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .signatures import content_hmac, hmac_matches
+
+FIELDS = ("invoiceId", "transactionId", "status", "statusCode", "amount", "currency",
+          "reasonCode", "reason", "ts")
+
+
+def signed_params(result: dict, secret: str, now: float | None = None) -> dict[str, str]:
+    """The result fields as strings (missing ones empty), ``ts`` and ``signature``."""
+    params = {name: "" if result.get(name) is None else str(result[name]) for name in FIELDS}
+    params["ts"] = str(int(now if now is not None else time.time()))
+    params["signature"] = content_hmac(urlencode(sorted(params.items())), secret)
+    return params
+
+
+def verify(query_string: str, secret: str, max_age: float | None = None) -> bool:
+    """True when the query string's ``signature`` matches the other parameters (and, with
+    ``max_age``, ``ts`` is no older than that many seconds)."""
+    if query_string.startswith("?"):
+        query_string = query_string[1:]
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    signature = [v for k, v in pairs if k == "signature"]
+    # Only our fields are signed: a query the merchant put in its own URL stays its own.
+    params = [(k, v) for k, v in pairs if k in FIELDS]
+    if len(signature) != 1 or len({k for k, _ in params}) != len(params):
+        return False
+    if not hmac_matches(urlencode(sorted(params)), secret, signature[0]):
+        return False
+    if max_age is not None:
+        ts = dict(params).get("ts", "")
+        return ts.isdigit() and time.time() - int(ts) <= max_age
+    return True
+
+
+def with_params(url: str, params: dict[str, str]) -> str:
+    """``url`` with ``params`` added to its query (existing parameters kept)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query = [(k, v) for k, v in query if k not in params] + list(params.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -1,0 +1,67 @@
+"""Response security: a CSP with a per-response nonce, framing per merchant, and the
+headers every page that carries a token needs."""
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, g, request
+
+
+def origin_of(url: str | None) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, else None."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def nonce() -> str:
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def allow_form_action(*urls: str | None) -> None:
+    """Admit these URLs' origins to this response's ``form-action`` (browsers apply it
+    to the redirects that follow a form POST too)."""
+    extra = g.setdefault("form_action", set())
+    extra.update(o for o in map(origin_of, urls) if o)
+
+
+def allow_framing(origins) -> None:
+    g.frame_ancestors = list(origins)
+
+
+def no_store() -> None:
+    g.no_store = True
+
+
+def content_security_policy() -> str:
+    form_action = " ".join(["'self'", *sorted(g.get("form_action", ()))])
+    ancestors = " ".join(g.get("frame_ancestors") or ()) or "'none'"
+    n = g.get("csp_nonce")
+    script = f"'nonce-{n}'" if n else "'none'"
+    style = f"'self' 'nonce-{n}'" if n else "'self'"
+    return (f"default-src 'none'; script-src {script}; style-src {style}; img-src 'self' data:; "
+            f"connect-src 'self'; base-uri 'none'; form-action {form_action}; "
+            f"frame-ancestors {ancestors}")
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["csp_nonce"] = nonce
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer" if g.get("no_store") else "same-origin")
+        if not g.get("frame_ancestors"):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if g.get("no_store"):
+            response.headers["Cache-Control"] = "no-store"
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

@@ -1,0 +1,368 @@
+"""Customer pages: the payment page, the card form, 3-D Secure, the way back."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from .. import cards, results, security, themes, tokens
+from .. import store as st
+from ..forms import CardForm
+from ..gateway import GatewayError, Outcome, gateway_for, gateway_origin
+from ..gateway.base import STATUS_NAMES
+from ..links import public_base
+from ..merchants import Merchant
+from ..store import Checkout, Store
+
+bp = Blueprint("pay", __name__)
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = (st.PROCESSING, st.AWAITING_3DS, st.PENDING)
+
+
+@dataclass
+class Ctx:
+    token: str
+    payload: dict
+    merchant: Merchant
+    checkout: Checkout
+
+    @property
+    def id(self) -> str:
+        return self.payload["cid"]
+
+    @property
+    def invoice(self) -> str:
+        """What the gateway knows this checkout by: the merchant's invoiceId, or our id."""
+        return self.payload.get("invoiceId") or self.id
+
+    def refresh(self) -> Checkout:
+        self.checkout = store().get(self.id)
+        return self.checkout
+
+
+def store() -> Store:
+    return current_app.extensions["checkout.store"]
+
+
+def _problem_page(title: str, message: str, status: int) -> Response:
+    security.nonce()
+    security.no_store()
+    return Response(render_template("message.html", title=title, message=message), status)
+
+
+def load_context(token: str, allow_expired: bool = False) -> Ctx:
+    """Verify the token and set up the page: locale, framing, form targets, store row.
+    A bad or expired token ends the request with a page that says so."""
+    g.locale = None
+    try:
+        payload = tokens.load_checkout(token, allow_expired=allow_expired)
+    except tokens.TokenExpired:
+        abort(_problem_page(_("This payment link has expired"),
+                            _("Ask the merchant for a new link to complete your payment."), 410))
+    except tokens.TokenError:
+        abort(_problem_page(_("This payment link is not valid"),
+                            _("The link may be incomplete or altered. Ask the merchant for a new one."), 404))
+    merchant = current_app.extensions["checkout.merchants"].get(payload.get("m", ""))
+    if merchant is None:
+        abort(_problem_page(_("This payment link is not valid"),
+                            _("The link may be incomplete or altered. Ask the merchant for a new one."), 404))
+    g.locale = payload.get("locale")
+    g.merchant_name = merchant.name or merchant.public_id
+    security.nonce()
+    security.no_store()
+    security.allow_framing(merchant.allowed_origins)
+    security.allow_form_action(*(payload.get(k) for k in ("successUrl", "failureUrl", "pendingUrl", "cancelUrl")),
+                               gateway_origin())
+    checkout = store().ensure(payload["cid"], merchant.public_id, payload.get("invoiceId"),
+                              payload["amount"], payload["currency"])
+    return Ctx(token, payload, merchant, checkout)
+
+
+# -- results -------------------------------------------------------------------------
+def _result(ctx: Ctx, status: str | None = None, status_code: int | None = None) -> dict:
+    c = ctx.checkout
+    return {"invoiceId": ctx.payload.get("invoiceId"), "transactionId": c.transaction_id,
+            "status": status or c.status, "statusCode": status_code if status is not None else c.status_code,
+            "amount": ctx.payload["amount"], "currency": ctx.payload["currency"],
+            "reasonCode": c.reason_code, "reason": c.reason}
+
+
+def merchant_url(ctx: Ctx, kind: str) -> str:
+    """successUrl / failureUrl / pendingUrl / cancelUrl with the signed result."""
+    c = ctx.checkout
+    if kind == "success":
+        url, result = ctx.payload["successUrl"], _result(ctx)
+    elif kind == "failure":
+        url, result = ctx.payload["failureUrl"], _result(ctx)
+    elif kind == "pending":
+        url = ctx.payload.get("pendingUrl") or ctx.payload["successUrl"]
+        code = c.status_code if c.status_code in (1, 10) else 10
+        result = _result(ctx, STATUS_NAMES[code], code)
+    else:
+        url, result = ctx.payload.get("cancelUrl") or ctx.payload["failureUrl"], _result(ctx, "Cancelled", 0)
+    return results.with_params(url, results.signed_params(result, ctx.merchant.secret))
+
+
+def _to_merchant(ctx: Ctx, kind: str) -> Response:
+    return redirect(merchant_url(ctx, kind), code=303)
+
+
+# -- rendering -------------------------------------------------------------------------
+def _theme(ctx: Ctx) -> themes.Theme:
+    try:
+        return themes.resolve(ctx.payload.get("theme"), ctx.payload.get("page"))
+    except themes.ThemeError:  # a preset changed since the link was made: fall back
+        return themes.resolve(None, None)
+
+
+def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = None,
+                  status: int = 200) -> Response:
+    form = form or CardForm(formdata=None, meta={"csrf_context": f"{ctx.id}:card"})
+    c = ctx.checkout
+    declines_left = current_app.config["MAX_DECLINES"] - c.declines
+    if notice is None and c.state == st.DECLINED:
+        notice = _("Your card was declined: %(reason)s.", reason=c.reason or _("no reason given"))
+    return Response(render_template(
+        "pay.html", ctx=ctx, p=ctx.payload, theme=_theme(ctx), form=form, notice=notice,
+        declines_left=declines_left if c.declines else None,
+        cancel_url=url_for("pay.cancel", token=ctx.token) if ctx.payload.get("cancelUrl") else None,
+    ), status)
+
+
+def _pending_page(ctx: Ctx, status: int = 202) -> Response:
+    return Response(render_template(
+        "pending.html", ctx=ctx, p=ctx.payload, theme=_theme(ctx),
+        refresh=current_app.config["PENDING_REFRESH"],
+        check_url=url_for("pay.back", token=ctx.token),
+        pending_url=merchant_url(ctx, "pending"),
+        awaiting_3ds=ctx.checkout.state == st.AWAITING_3DS), status)
+
+
+def _message_page(ctx: Ctx, title: str, message: str, link: str | None = None,
+                  link_text: str | None = None, status: int = 200) -> Response:
+    return Response(render_template("message.html", title=title, message=message, link=link,
+                                    link_text=link_text, theme=_theme(ctx), p=ctx.payload), status)
+
+
+def render_state(ctx: Ctx) -> Response:
+    """The page for where the checkout stands now."""
+    c = ctx.refresh()
+    if c.state == st.COMPLETED:
+        return _message_page(ctx, _("This payment is complete"),
+                             _("This link has already been paid. You will not be charged again."),
+                             merchant_url(ctx, "success"), _("Return to the merchant"))
+    if c.state in IN_FLIGHT:
+        return _pending_page(ctx)
+    if c.state == st.CANCELLED:
+        return _message_page(ctx, _("This payment was cancelled"), _("Nothing was charged."),
+                             merchant_url(ctx, "cancel"), _("Return to the merchant"))
+    if c.state == st.DECLINED and c.declines >= current_app.config["MAX_DECLINES"]:
+        return _to_merchant(ctx, "failure")
+    return _payment_page(ctx)
+
+
+def apply_outcome(ctx: Ctx, outcome: Outcome, from_states: tuple[str, ...]) -> Response:
+    """Record what the gateway said and take the customer on from there."""
+    fields = {"transaction_id": outcome.transaction_id, "status": outcome.status,
+              "status_code": outcome.status_code}
+    if outcome.kind == "completed":
+        store().transition(ctx.id, from_states, st.COMPLETED, reason=outcome.reason,
+                           reason_code=outcome.reason_code, **fields)
+        c = ctx.refresh()
+        return _to_merchant(ctx, "success") if c.state == st.COMPLETED else render_state(ctx)
+    if outcome.kind == "declined":
+        fields.update(status=outcome.status or "Declined", status_code=outcome.status_code or 99,
+                      reason=outcome.reason or outcome.message, reason_code=outcome.reason_code)
+        if not store().record_decline(ctx.id, from_states, request.remote_addr, **fields):
+            return render_state(ctx)
+        c = ctx.refresh()
+        if c.declines >= current_app.config["MAX_DECLINES"]:
+            return _to_merchant(ctx, "failure")
+        return _payment_page(ctx, status=402)
+    if outcome.kind == "3ds":
+        if not store().transition(ctx.id, from_states, st.AWAITING_3DS, **fields):
+            return render_state(ctx)
+        store().save_3ds(outcome.transaction_id, ctx.id)
+        security.allow_form_action(outcome.acs_url)
+        term_url = public_base() + url_for("pay.three_ds", token=ctx.token)
+        return Response(render_template(
+            "autopost.html", action=outcome.acs_url, title=_("3-D Secure"),
+            message=_("Your bank needs to confirm this payment. Taking you to your bank…"),
+            fields={"PaReq": outcome.pa_req, "MD": outcome.transaction_id, "TermUrl": term_url}))
+    if outcome.kind == "redirect":
+        if not store().transition(ctx.id, from_states, st.AWAITING_3DS, **fields):
+            return render_state(ctx)
+        security.allow_form_action(outcome.redirect_url)
+        return redirect(outcome.redirect_url, code=303)
+    store().transition(ctx.id, from_states, st.PENDING, **fields)
+    return render_state(ctx)
+
+
+def _refuse_cross_site() -> None:
+    """Form posts must come from our own pages (an iframe of ours counts)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    ours = security.origin_of(public_base())
+    if site in ("cross-site", "same-site") or (origin and origin != "null" and origin.lower() != ours):
+        abort(_problem_page(_("This form cannot be sent from another site"),
+                            _("Open the payment link again and pay from there."), 403))
+
+
+# -- routes --------------------------------------------------------------------------
+BRAND_NAMES = {"visa": "Visa", "mastercard": "Mastercard", "maestro": "Maestro", "mir": "Mir",
+               "amex": "American Express", "discover": "Discover", "jcb": "JCB",
+               "unionpay": "UnionPay", "diners": "Diners Club"}
+
+
+@bp.app_context_processor
+def _page_names() -> dict:
+    return {
+        "brand_names": BRAND_NAMES,
+        "footer_icon_names": {
+            "secure-connection": _("Secure connection"), "verified-by-visa": _("Visa Secure"),
+            "mastercard-secure-code": _("Mastercard Identity Check"), "mir-accept": _("Mir Accept"),
+            "american-express": _("American Express SafeKey"), "pci-dss": _("PCI DSS compliant")},
+        "merchant_name": g.get("merchant_name", ""),
+    }
+
+
+@bp.get("/logos/<path:filename>")
+def logo(filename: str):
+    return send_from_directory(themes.LOGOS_DIR, filename, max_age=3600)
+
+
+@bp.get("/c/<token>")
+def page(token: str):
+    return render_state(load_context(token))
+
+
+@bp.post("/c/<token>/card")
+def card(token: str):
+    ctx = load_context(token)
+    _refuse_cross_site()
+    c = ctx.checkout
+    if c.state not in (st.OPEN, st.DECLINED) or c.declines >= current_app.config["MAX_DECLINES"]:
+        return render_state(ctx)
+    form = CardForm(meta={"csrf_context": f"{ctx.id}:card"})
+    if not form.validate():
+        form.forget_card_data()
+        return _payment_page(ctx, form, notice=_("Please check the highlighted fields."), status=422)
+    ip = request.remote_addr or ""
+    if store().declines_from(ip, current_app.config["DECLINE_WINDOW"]) >= current_app.config["MAX_DECLINES_PER_IP"]:
+        form.forget_card_data()
+        return _payment_page(ctx, form, status=429, notice=_(
+            "Too many declined payments from your connection. Please try again later."))
+    pan = form.pan
+    month, year = form.expiry_month_year
+    if not store().transition(ctx.id, (st.OPEN, st.DECLINED), st.PROCESSING,
+                              max_declines=current_app.config["MAX_DECLINES"],
+                              masked_pan=cards.mask_pan(pan), brand=cards.card_brand(pan)):
+        form.forget_card_data()
+        return render_state(ctx)  # another submission won: never charge twice
+    back = public_base() + url_for("pay.back", token=token)
+    gateway = gateway_for(ctx.merchant)
+    try:
+        outcome = gateway.charge_card(
+            amount=ctx.payload["amount"], currency=ctx.payload["currency"], name=form.name.data.strip(),
+            description=ctx.payload.get("description", ""), pan=pan, cvv=form.cvv.data.strip(),
+            expiry_month=month, expiry_year=year, invoice_id=ctx.invoice,
+            account_id=ctx.payload.get("accountId"), ip=ctx.payload.get("ip") or ip,
+            data=ctx.payload.get("data"), success_url=back, failure_url=back, pending_url=back)
+    except GatewayError as exc:
+        log.warning("checkout %s: charge outcome unknown (%s); pending until the gateway says", ctx.id, exc)
+        store().transition(ctx.id, (st.PROCESSING,), st.PENDING)
+        return render_state(ctx)
+    finally:
+        gateway.close()
+        form.forget_card_data()
+    return apply_outcome(ctx, outcome, (st.PROCESSING,))
+
+
+@bp.post("/c/<token>/3ds")
+def three_ds(token: str):
+    """The TermUrl: the ACS posts ``MD`` and ``PaRes`` here, cross-site and without our
+    cookies. Bound to the single-use 3-D Secure context kept for this checkout."""
+    ctx = load_context(token, allow_expired=True)
+    md, pa_res = request.form.get("MD", ""), request.form.get("PaRes", "")
+    if ctx.checkout.state != st.AWAITING_3DS or not md or not store().take_3ds(md, ctx.id):
+        return render_state(ctx)
+    gateway = gateway_for(ctx.merchant)
+    try:
+        outcome = gateway.post3ds(md, pa_res)
+    except GatewayError as exc:
+        log.warning("checkout %s: post3ds outcome unknown (%s)", ctx.id, exc)
+        store().transition(ctx.id, (st.AWAITING_3DS,), st.PENDING)
+        return render_state(ctx)
+    finally:
+        gateway.close()
+    return apply_outcome(ctx, outcome, (st.AWAITING_3DS,))
+
+
+def _find_charge(ctx: Ctx, gateway) -> Outcome | None:
+    """What the gateway knows of this checkout's latest charge: by transaction id, or
+    (when the answer to the charge never came) by invoice."""
+    c = ctx.checkout
+    if c.transaction_id:
+        return gateway.status(c.transaction_id)
+    seen = set(c.transactions)
+    found = [o for o in gateway.status_invoice(ctx.invoice)
+             if o.transaction_id not in seen and o.amount is not None
+             and o.currency == ctx.payload["currency"]
+             and float(o.amount) == float(ctx.payload["amount"])]
+    return found[-1] if found else None
+
+
+@bp.get("/c/<token>/return")
+def back(token: str):
+    """Back from a gateway redirect, or the confirming page's check: ask the gateway,
+    never trust the query string."""
+    ctx = load_context(token, allow_expired=True)
+    c = ctx.checkout
+    busy = c.state == st.PROCESSING and time.time() - c.updated_at < current_app.config["GATEWAY_TIMEOUT"] + 5
+    if c.state not in IN_FLIGHT or busy:
+        return render_state(ctx)
+    gateway = gateway_for(ctx.merchant)
+    try:
+        outcome = _find_charge(ctx, gateway)
+    except GatewayError as exc:
+        log.warning("checkout %s: status unknown (%s)", ctx.id, exc)
+        return render_state(ctx)
+    finally:
+        gateway.close()
+    if outcome is None:
+        if time.time() - c.updated_at >= current_app.config["PENDING_GRACE"] and \
+                store().transition(ctx.id, (st.PENDING, st.PROCESSING), st.OPEN):
+            ctx.refresh()
+            return _payment_page(ctx, notice=_("Your payment did not go through and nothing was charged. "
+                                               "Please try again."))
+        return render_state(ctx)
+    if outcome.final:
+        return apply_outcome(ctx, outcome, IN_FLIGHT)
+    if outcome.transaction_id and not c.transaction_id:
+        store().note(ctx.id, transaction_id=outcome.transaction_id, status=outcome.status,
+                     status_code=outcome.status_code)
+    return render_state(ctx)
+
+
+@bp.get("/c/<token>/cancel")
+def cancel(token: str):
+    ctx = load_context(token, allow_expired=True)
+    if store().transition(ctx.id, (st.OPEN, st.DECLINED), st.CANCELLED) or ctx.refresh().state == st.CANCELLED:
+        ctx.refresh()
+        return _to_merchant(ctx, "cancel")
+    return render_state(ctx)
