@@ -1,0 +1,151 @@
+"""Fixtures: the app and its client (flaskr style), live servers on loopback (the app,
+and the sandbox gateway as its own server), and real Chromium through Playwright."""
+from __future__ import annotations
+
+import copy
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from werkzeug.serving import make_server
+
+from checkout import create_app
+from checkout.gateway import sandbox
+
+SEED_CHECKOUT_REQUEST = {
+    "amount": 10.66, "currency": "USD", "description": "Payment for products", "invoiceId": "990022",
+    "accountId": "john@doe.com", "successUrl": "https://example.com/success",
+    "failureUrl": "https://example.com/failure", "pendingUrl": "https://example.com/pending",
+    "cancelUrl": "https://example.com/cancel", "locale": "en_US", "ip": "10.20.30.40",
+    "data": {"firstName": "John", "lastName": "Doe"},
+    "page": {
+        "logo": "merchant-logo", "leftContainerBackgroundColor": "#172650", "merchantTitle": "Merchant #1",
+        "priceHeadingColor": "#fff", "backLinkColor": "#5D6784", "backLinkHoverColor": "#fff",
+        "bodyFont": "BlinkMacSystemFont, Segoe UI, Roboto, Helvetica Neue, Ubuntu, sans-serif",
+        "payButtonColor": "#172650", "payButtonTextColor": "#9b8a8a", "payButtonWithPrice": True,
+        "rightContainerBackgroundColor": "#fff", "rightContainerHeadingColor": "#2E2522",
+        "formLabelColor": "#514643", "formErrorColor": "#DC2F2E", "formControlBorderColor": "#e0e0e0",
+        "formControlBorderRadius": "6px", "footerColor": "#A2A8B9",
+        "footerIcons": ["secure-connection", "verified-by-visa", "mastercard-secure-code", "mir-accept",
+                        "american-express", "pci-dss"],
+        "footerText": "This is footer text that is displayed",
+        "fields": ["email", "phone", "shipping_address", "billing_address"],
+    },
+}
+DEMO_AUTH = ("pbid_test", "test_secret")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def seed_request(**overrides) -> dict:
+    body = copy.deepcopy(SEED_CHECKOUT_REQUEST)
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def base_config(tmp_path, **extra) -> dict:
+    return {"DATABASE": str(tmp_path / "checkout.sqlite3"),
+            "SANDBOX_DATABASE": str(tmp_path / "sandbox.sqlite3"),
+            "MERCHANTS_FILE": None, "SECRET_KEYS": "test-key-0123456789", "PUBLIC_URL": None,
+            "GATEWAY_URL": "sandbox", "MODE": "sandbox", **extra}
+
+
+@pytest.fixture
+def app(tmp_path):
+    return create_app(base_config(tmp_path))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_link(app, client):
+    """POST /checkout/link as the demo merchant; returns the link's path."""
+    def make(**overrides) -> str:
+        response = client.post("/checkout/link", json=seed_request(**overrides), auth=DEMO_AUTH)
+        assert response.status_code == 200, response.json
+        return "/" + response.json["link"]["action"].split("://", 1)[1].split("/", 1)[1]
+    return make
+
+
+class LiveServer:
+    def __init__(self, wsgi_app, host: str = "127.0.0.1"):
+        self.server = make_server(host, 0, wsgi_app, threaded=True)
+        self.url = f"http://{host}:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class Site:
+    """The app (and, in standalone mode, the sandbox gateway) served on loopback."""
+
+    url: str
+    app: object
+    ledger: sandbox.Ledger
+    mode: str
+
+    def link(self, client_app=None, **overrides) -> str:
+        body = seed_request(**{"successUrl": f"{self.url}/demo/result/success",
+                               "failureUrl": f"{self.url}/demo/result/failure",
+                               "pendingUrl": f"{self.url}/demo/result/pending",
+                               "cancelUrl": f"{self.url}/demo/result/cancel", **overrides})
+        with self.app.test_client() as c:
+            response = c.post("/checkout/link", json=body, auth=DEMO_AUTH, base_url=self.url)
+        assert response.status_code == 200, response.json
+        return response.json["link"]["action"]
+
+
+def _serve(tmp_path, mode: str, **extra) -> Iterator[Site]:
+    servers = []
+    config = base_config(tmp_path, GATEWAY_TIMEOUT=2, SANDBOX_SLOW_SECONDS=3, PENDING_REFRESH=1, **extra)
+    if mode == "standalone":
+        gw_app = sandbox.create_app({**config})
+        servers.append(LiveServer(gw_app))
+        config["GATEWAY_URL"] = servers[0].url
+        ledger = gw_app.extensions["sandbox.ledger"]
+    app = create_app(config)
+    if mode == "inprocess":
+        ledger = app.extensions["sandbox.ledger"]
+    servers.append(LiveServer(app))
+    try:
+        yield Site(servers[-1].url, app, ledger, mode)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture(params=["inprocess", "standalone"])
+def site(request, tmp_path) -> Iterator[Site]:
+    """The app on a free loopback port with the sandbox in-process, then with the sandbox
+    as its own server on another origin."""
+    yield from _serve(tmp_path, request.param)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = os.environ.get("CHECKOUT_CHROMIUM", "/usr/bin/chromium")
+    if not os.path.exists(executable):
+        pytest.fail(f"Chromium not found at {executable}: run `make test` (it installs Debian's chromium)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-US")
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    yield pg
+    context.close()
