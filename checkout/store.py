@@ -179,6 +179,22 @@ class Store:
         with self._tx() as db:
             db.execute(f"UPDATE checkouts SET {', '.join(sets)} WHERE id = ?", [*args, checkout_id])
 
+    def has_siblings(self, checkout_id: str, merchant: str, invoice_id: str) -> bool:
+        """True when another checkout of this merchant carries the same invoiceId."""
+        row = self._connect().execute(
+            "SELECT 1 FROM checkouts WHERE merchant = ? AND invoice_id = ? AND id != ? LIMIT 1",
+            (merchant, invoice_id, checkout_id)).fetchone()
+        return row is not None
+
+    def add_seen(self, checkout_id: str, transaction_ids) -> None:
+        """Transactions that are not this checkout's charge (so a later lookup by invoice
+        does not mistake them for it)."""
+        ids = "".join(f"{t}," for t in transaction_ids)
+        if ids:
+            with self._tx() as db:
+                db.execute("UPDATE checkouts SET seen_transactions = seen_transactions || ? WHERE id = ?",
+                           (ids, checkout_id))
+
     def record_decline(self, checkout_id: str, from_states: tuple[str, ...], ip: str | None,
                        **fields) -> bool:
         """Move to ``declined`` (counted per checkout and per client address)."""

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from checkout import create_app
 from checkout.gateway import sandbox
@@ -72,9 +72,14 @@ def make_link(app, client):
     return make
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:  # keep test output readable
+        pass
+
+
 class LiveServer:
     def __init__(self, wsgi_app, host: str = "127.0.0.1"):
-        self.server = make_server(host, 0, wsgi_app, threaded=True)
+        self.server = make_server(host, 0, wsgi_app, threaded=True, request_handler=_QuietHandler)
         self.url = f"http://{host}:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

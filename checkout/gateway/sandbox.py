@@ -162,7 +162,9 @@ def _model(row: sqlite3.Row) -> dict:
 
 
 def _fail(message: str, status: int = 400):
-    return jsonify({"success": False, "message": message}), status
+    response = jsonify({"success": False, "message": message})
+    response.status_code = status  # a bare Response: abort() keeps this status
+    return response
 
 
 def _merchant() -> str:
@@ -178,14 +180,14 @@ def _merchant() -> str:
         abort(response)
     given = request.headers.get("Content-HMAC")
     if (given or merchant.require_hmac) and not hmac_matches(request.get_data(), merchant.secret, given):
-        abort(_fail("Invalid Content-HMAC", 400)[0])
+        abort(_fail("Invalid Content-HMAC", 400))
     return merchant.public_id
 
 
 def _body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        abort(_fail("The body must be a JSON object")[0])
+        abort(_fail("The body must be a JSON object"))
     return data
 
 
@@ -353,7 +355,7 @@ def redirect_3ds():
         return render_template("sandbox/message.html", title=_("3-D Secure"),
                                message=_("This 3-D Secure request is not valid.")), 400
     if request.method == "GET":
-        _page_setup()
+        _page_setup(row["success_url"], row["failure_url"])
         return render_template("sandbox/passphrase.html", hidden={"link_reference": reference},
                                action=url_for("sandbox.redirect_3ds"), row=row)
     if row["status_code"] == AWAITING_AUTHENTICATION:

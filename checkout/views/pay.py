@@ -176,8 +176,10 @@ def render_state(ctx: Ctx) -> Response:
     return _payment_page(ctx)
 
 
-def apply_outcome(ctx: Ctx, outcome: Outcome, from_states: tuple[str, ...]) -> Response:
-    """Record what the gateway said and take the customer on from there."""
+def apply_outcome(ctx: Ctx, outcome: Outcome, from_states: tuple[str, ...],
+                  form: CardForm | None = None) -> Response:
+    """Record what the gateway said and take the customer on from there. ``form`` (card
+    data already forgotten) keeps what the customer typed for another try."""
     fields = {"transaction_id": outcome.transaction_id, "status": outcome.status,
               "status_code": outcome.status_code}
     if outcome.kind == "completed":
@@ -193,7 +195,7 @@ def apply_outcome(ctx: Ctx, outcome: Outcome, from_states: tuple[str, ...]) -> R
         c = ctx.refresh()
         if c.declines >= current_app.config["MAX_DECLINES"]:
             return _to_merchant(ctx, "failure")
-        return _payment_page(ctx, status=402)
+        return _payment_page(ctx, form, status=402)
     if outcome.kind == "3ds":
         if not store().transition(ctx.id, from_states, st.AWAITING_3DS, **fields):
             return render_state(ctx)
@@ -277,6 +279,19 @@ def card(token: str):
     back = public_base() + url_for("pay.back", token=token)
     gateway = gateway_for(ctx.merchant)
     try:
+        if ctx.payload.get("invoiceId") and store().has_siblings(ctx.id, ctx.merchant.public_id, ctx.invoice):
+            # Other links share this invoice: note their transactions first, so that an
+            # unanswered charge is never confused with one of theirs.
+            store().add_seen(ctx.id, [o.transaction_id for o in gateway.status_invoice(ctx.invoice)])
+    except GatewayError as exc:
+        gateway.close()
+        log.warning("checkout %s: gateway unreachable before charging (%s)", ctx.id, exc)
+        store().transition(ctx.id, (st.PROCESSING,), st.OPEN)
+        form.forget_card_data()
+        ctx.refresh()
+        return _payment_page(ctx, form, status=503, notice=_(
+            "We could not reach the payment service. Nothing was charged. Please try again."))
+    try:
         outcome = gateway.charge_card(
             amount=ctx.payload["amount"], currency=ctx.payload["currency"], name=form.name.data.strip(),
             description=ctx.payload.get("description", ""), pan=pan, cvv=form.cvv.data.strip(),
@@ -290,7 +305,7 @@ def card(token: str):
     finally:
         gateway.close()
         form.forget_card_data()
-    return apply_outcome(ctx, outcome, (st.PROCESSING,))
+    return apply_outcome(ctx, outcome, (st.PROCESSING,), form)
 
 
 @bp.post("/c/<token>/3ds")

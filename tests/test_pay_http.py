@@ -1,0 +1,470 @@
+"""The customer's way through the payment page over HTTP (Flask test client, the real
+sandbox gateway in-process): paying, declines, 3-D Secure both ways, gateway trouble,
+cancelling, and the protections around it (CSRF, cross-site posts, headers, escaping,
+no card data in pages or logs)."""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from conftest import base_config, seed_request
+
+from checkout import create_app, results
+
+PAN = "4242424242424242"
+SECRET = "test_secret"
+
+
+# -- helpers ---------------------------------------------------------------------------
+class Forms(HTMLParser):
+    """Forms, inputs and labels of a page."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.forms: list[dict] = []
+        self.inputs: list[dict] = []
+        self.labels: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append({"action": a.get("action", ""), "fields": {}})
+        elif tag == "input":
+            self.inputs.append(a)
+            if self.forms:
+                self.forms[-1]["fields"][a.get("name", "")] = a.get("value", "")
+        elif tag == "label" and "for" in a:
+            self.labels.append(a["for"])
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def csrf(html: str) -> str:
+    return Forms(html).forms[-1]["fields"]["csrf_token"] if "csrf_token" in html else ""
+
+
+def card_data(html: str, number=PAN, cvv="123", expiry="12 / 39", name="Jane Doe") -> dict:
+    return {"csrf_token": csrf(html), "name": name, "number": number, "expiry": expiry, "cvv": cvv}
+
+
+def pay(client, path, **card):
+    page = client.get(path)
+    assert page.status_code == 200
+    return client.post(f"{path}/card", data=card_data(text(page), **card))
+
+
+def merchant_result(response, expected_base: str) -> dict[str, str]:
+    """The signed result on the merchant's URL; it must verify with the merchant's secret."""
+    assert response.status_code == 303, (response.status_code, text(response)[:500])
+    location = response.headers["Location"]
+    parts = urlsplit(location)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == expected_base
+    assert results.verify(parts.query, SECRET)
+    return {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+
+
+def ledger_count(app, invoice="990022") -> int:
+    return app.extensions["sandbox.ledger"].count("pbid_test", invoice)
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+# -- the page --------------------------------------------------------------------------
+def test_page_shows_the_order(client, make_link):
+    html = text(client.get(make_link()))
+    assert "Payment for products" in html
+    assert "Merchant #1" in html
+    assert "$10.66" in html
+    assert '<html lang="en' in html
+
+
+def test_page_in_russian_formats_the_amount(client, make_link):
+    html = text(client.get(make_link(locale="ru_RU")))
+    assert "10,66 $" in html.replace("\xa0", " ").replace("\u202f", " ")
+    assert '<html lang="ru' in html
+
+
+def test_card_inputs_are_findable_by_autofill_and_labelled(client, make_link):
+    forms = Forms(text(client.get(make_link())))
+    visible = [i for i in forms.inputs if i.get("type") != "hidden"]
+    by_name = {i["name"]: i for i in visible}
+    tokens = {i.get("autocomplete") for i in visible}
+    assert {"cc-name", "cc-number", "cc-csc"} <= tokens
+    assert "cc-exp" in tokens or {"cc-exp-month", "cc-exp-year"} <= tokens
+    for i in visible:
+        if i.get("autocomplete") in ("cc-number", "cc-exp", "cc-exp-month", "cc-exp-year", "cc-csc"):
+            assert i.get("inputmode") == "numeric", i
+        assert i.get("id") and i["id"] in forms.labels, i
+    assert by_name["number"]["autocomplete"] == "cc-number"
+
+
+def test_page_headers(client, make_link):
+    response = client.get(make_link())
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    csp = dict(d.strip().split(" ", 1) for d in response.headers["Content-Security-Policy"].split(";"))
+    nonce = re.search(r"'nonce-([A-Za-z0-9_-]{16,})'", csp["script-src"])[1]
+    assert "'unsafe-inline'" not in csp["script-src"]
+    assert f'nonce="{nonce}"' in text(response)
+    assert "http://localhost:*" in csp["frame-ancestors"].split()
+    assert "https://example.com" in csp["form-action"].split()
+    assert client.get(make_link()).headers["Content-Security-Policy"] != response.headers["Content-Security-Policy"]
+
+
+def test_merchant_text_is_escaped(client, make_link):
+    html = text(client.get(make_link(description="<script>alert(1)</script>",
+                                     page={"merchantTitle": '"><img src=x onerror=alert(1)>'})))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)" not in html
+    assert "<img src=x" not in html
+
+
+# -- paying -------------------------------------------------------------------------------
+def test_card_payment_completes_and_is_single_use(app, client, make_link):
+    path = make_link()
+    page = text(client.get(path))
+    response = client.post(f"{path}/card", data=card_data(page, number="4242 4242 4242 4242"))
+    result = merchant_result(response, "https://example.com/success")
+    assert (result["status"], result["statusCode"], result["amount"], result["currency"], result["invoiceId"]) == (
+        "Completed", "4", "10.66", "USD", "990022")
+    assert result["transactionId"].isdigit() and result["reason"] == "Approved"
+    assert ledger_count(app) == 1
+
+    again = client.get(path)
+    assert again.status_code == 200 and "already been paid" in text(again)
+    # The old form posted again (a double click, a back button): no second charge.
+    second = client.post(f"{path}/card", data=card_data(page))
+    assert second.status_code == 200 and "already been paid" in text(second)
+    assert ledger_count(app) == 1
+
+
+def test_invalid_card_keeps_name_and_expiry_but_never_the_number_or_cvv(app, client, make_link):
+    path = make_link()
+    response = pay(client, path, number="4242 4242 4242 4241", cvv="987", name="Jane Q Doe", expiry="11 / 38")
+    assert response.status_code == 422
+    html = text(response)
+    fields = Forms(html).forms[-1]["fields"]
+    assert fields["name"] == "Jane Q Doe" and fields["expiry"] == "11 / 38"
+    assert not fields.get("number") and not fields.get("cvv")
+    assert "4242 4242 4242 4241" not in html and "4242424242424241" not in html and "987" not in html
+    assert ledger_count(app) == 0
+
+
+def test_three_declines_go_to_the_failure_url(app, client, make_link):
+    path = make_link()
+    for attempt in (1, 2):
+        response = pay(client, path, cvv="333")
+        assert response.status_code == 402, attempt
+        assert "Insufficient Funds" in text(response)
+    result = merchant_result(pay(client, path, cvv="333"), "https://example.com/failure")
+    assert (result["status"], result["statusCode"], result["reason"], result["reasonCode"]) == (
+        "Declined", "99", "Insufficient Funds", "5051")
+    assert ledger_count(app) == 3
+    # The link is used up: no fourth try reaches the gateway.
+    assert client.get(path).status_code == 303
+    assert ledger_count(app) == 3
+
+
+def test_a_decline_then_success(app, client, make_link):
+    path = make_link()
+    assert pay(client, path, cvv="333").status_code == 402
+    merchant_result(pay(client, path), "https://example.com/success")
+    assert ledger_count(app) == 2
+
+
+def test_decline_limit_per_client_address(tmp_path):
+    app = create_app(base_config(tmp_path, MAX_DECLINES_PER_IP=2))
+    client = app.test_client()
+
+    def link(invoice):
+        body = seed_request(invoiceId=invoice)
+        return local(client.post("/checkout/link", json=body, auth=("pbid_test", SECRET)).json["link"]["action"])
+
+    first, second = link("inv-a"), link("inv-b")
+    assert pay(client, first, cvv="333").status_code == 402
+    assert pay(client, first, cvv="333").status_code == 402
+    # A fresh link from the same address: refused before the gateway is asked.
+    response = pay(client, second)
+    assert response.status_code == 429
+    assert "Too many declined payments" in text(response)
+    assert ledger_count(app, "inv-b") == 0
+    # Another address is not affected.
+    other = app.test_client()
+    page = other.get(second, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    paid = other.post(f"{second}/card", data=card_data(text(page)), environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    merchant_result(paid, "https://example.com/success")
+
+
+def test_simultaneous_submissions_charge_once(app, make_link):
+    path = make_link()
+    page = text(app.test_client().get(path))
+    data = card_data(page)
+    barrier = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def submit():
+        c = app.test_client()
+        barrier.wait()
+        statuses.append(c.post(f"{path}/card", data=data).status_code)
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses.count(303) == 1, statuses
+    assert ledger_count(app) == 1
+
+
+@pytest.mark.parametrize("token", ["", "forged", "other-checkout"])
+def test_missing_or_forged_csrf_token_is_refused(app, client, make_link, token):
+    path = make_link()
+    data = card_data(text(client.get(path)))
+    if token == "other-checkout":  # a genuine token, for another checkout
+        data["csrf_token"] = csrf(text(client.get(make_link())))
+    elif token == "forged":
+        data["csrf_token"] = data["csrf_token"][:-4] + "AAAA"
+    else:
+        del data["csrf_token"]
+    response = client.post(f"{path}/card", data=data)
+    assert response.status_code == 422
+    assert "expired" in text(response)
+    assert ledger_count(app) == 0
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                                     {"Origin": "https://evil.example"}])
+def test_cross_site_posts_are_refused(app, client, make_link, headers):
+    path = make_link()
+    data = card_data(text(client.get(path)))
+    response = client.post(f"{path}/card", data=data, headers=headers)
+    assert response.status_code == 403
+    assert ledger_count(app) == 0
+
+
+def test_same_origin_post_with_fetch_metadata_is_accepted(app, client, make_link):
+    path = make_link()
+    data = card_data(text(client.get(path)))
+    response = client.post(f"{path}/card", data=data,
+                           headers={"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"})
+    merchant_result(response, "https://example.com/success")
+
+
+def test_expired_link(client, make_link, monkeypatch, app):
+    path = make_link()
+    later = time.time() + app.config["TOKEN_MAX_AGE"] + 10
+    monkeypatch.setattr(time, "time", lambda: later)
+    response = client.get(path)
+    assert response.status_code == 410
+    assert "expired" in text(response)
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_tampered_link(client, make_link):
+    path = make_link()
+    body, ts, sig = path.rsplit(".", 2)
+    tampered = body[:-3] + ("AAA" if body[-3:] != "AAA" else "BBB") + "." + ts + "." + sig
+    response = client.get(tampered)
+    assert response.status_code == 404
+    assert "not valid" in text(response)
+    assert client.get("/c/nonsense").status_code == 404
+
+
+# -- 3-D Secure --------------------------------------------------------------------------
+def _start_3ds(client, path) -> dict:
+    response = pay(client, path, number="4111 1111 1111 1111")
+    assert response.status_code == 200
+    form = Forms(text(response)).forms[-1]
+    assert "/sandbox/acs" in form["action"]
+    assert {"PaReq", "MD", "TermUrl"} <= set(form["fields"])
+    assert form["fields"]["TermUrl"].endswith(f"{path}/3ds")
+    csp = response.headers["Content-Security-Policy"]
+    assert "http://localhost" in csp.split("form-action", 1)[1].split(";")[0]
+    return form["fields"]
+
+
+def _acs(client, fields: dict, passphrase: str) -> dict:
+    """The customer at the sandbox bank's page."""
+    page = client.post("/sandbox/acs", data=fields)
+    assert page.status_code == 200
+    response = client.post("/sandbox/acs/submit", data={**fields, "passphrase": passphrase})
+    assert response.status_code == 200
+    form = Forms(text(response)).forms[-1]
+    assert form["action"] == fields["TermUrl"]
+    return form["fields"]
+
+
+def test_advanced_3ds_success(app, client, make_link):
+    path = make_link()
+    fields = _start_3ds(client, path)
+    back = _acs(client, fields, "4")
+    assert set(back) == {"PaRes", "MD"}
+
+    bank = app.test_client()  # the ACS posts cross-site, without our cookies
+    headers = {"Sec-Fetch-Site": "cross-site", "Origin": "null"}
+    response = bank.post(local(fields["TermUrl"]), data=back, headers=headers)
+    result = merchant_result(response, "https://example.com/success")
+    assert result["status"] == "Completed" and result["transactionId"] == fields["MD"]
+
+    replay = bank.post(local(fields["TermUrl"]), data=back, headers=headers)
+    assert replay.status_code == 200 and "This payment is complete" in text(replay)
+    assert ledger_count(app) == 1
+
+
+def test_advanced_3ds_wrong_passphrase_declines(app, client, make_link):
+    path = make_link()
+    fields = _start_3ds(client, path)
+    back = _acs(client, fields, "wrong")
+    response = app.test_client().post(local(fields["TermUrl"]), data=back, headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 402
+    assert "3-D Secure authentication failed" in text(response)
+    # The customer may try again with the form that came back.
+    assert csrf(text(response))
+
+
+def test_3ds_term_url_refuses_an_unknown_md(app, client, make_link):
+    path = make_link()
+    fields = _start_3ds(client, path)
+    back = _acs(client, fields, "4")
+    response = app.test_client().post(local(fields["TermUrl"]), data={**back, "MD": "999999"})
+    assert response.status_code == 202  # still waiting for the bank; nothing settled
+    status = app.extensions["sandbox.ledger"].find(id=int(fields["MD"]))["status_code"]
+    assert status == 1
+
+
+def test_redirect_3ds(app, client, make_link):
+    path = make_link()
+    response = pay(client, path, number="4200 0000 0000 0000")
+    assert response.status_code == 303
+    redirect_url = response.headers["Location"]
+    assert urlsplit(redirect_url).path == "/sandbox/redirect/"
+    bank_page = client.get(local(redirect_url))
+    assert bank_page.status_code == 200
+    reference = parse_qs(urlsplit(redirect_url).query)["link_reference"][0]
+    back = client.post("/sandbox/redirect/", data={"link_reference": reference, "passphrase": "4"})
+    assert back.status_code == 303
+    assert urlsplit(back.headers["Location"]).path == f"{path}/return"
+    result = merchant_result(client.get(local(back.headers["Location"])), "https://example.com/success")
+    assert result["status"] == "Completed"
+    assert ledger_count(app) == 1
+
+
+def test_redirect_3ds_wrong_passphrase_declines(app, client, make_link):
+    path = make_link()
+    redirect_url = pay(client, path, number="4200000000000000").headers["Location"]
+    reference = parse_qs(urlsplit(redirect_url).query)["link_reference"][0]
+    back = client.post("/sandbox/redirect/", data={"link_reference": reference, "passphrase": "5"})
+    response = client.get(local(back.headers["Location"]))
+    assert response.status_code == 402
+    assert "3-D Secure authentication failed" in text(response)
+
+
+def test_return_does_not_trust_the_query_string(app, client, make_link):
+    path = make_link()
+    assert pay(client, path, number="4200 0000 0000 0000").status_code == 303
+    response = client.get(f"{path}/return?status=Completed&statusCode=4")
+    assert response.status_code == 202  # the gateway still says AwaitingAuthentication
+    assert "We are confirming your payment" in text(response)
+
+
+# -- gateway trouble -------------------------------------------------------------------------
+def test_charged_but_no_answer_is_settled_by_status(app, client, make_link):
+    path = make_link()
+    response = pay(client, path, number="4000 0000 0000 0507")
+    assert response.status_code == 202
+    assert "We are confirming your payment" in text(response)
+    store = app.extensions["checkout.store"]
+    cid = store._connect().execute("SELECT id FROM checkouts").fetchone()[0]
+    assert store.get(cid).state == "pending"
+    # Paying again from another tab while pending: no new charge.
+    assert client.get(path).status_code == 202
+    result = merchant_result(client.get(f"{path}/return"), "https://example.com/success")
+    assert result["status"] == "Completed"
+    assert store.get(cid).state == "completed"
+    assert ledger_count(app) == 1
+
+
+def test_nothing_charged_lets_the_customer_try_again(tmp_path):
+    app = create_app(base_config(tmp_path, PENDING_GRACE=0))
+    client = app.test_client()
+    link = client.post("/checkout/link", json=seed_request(), auth=("pbid_test", SECRET)).json["link"]["action"]
+    path = local(link)
+    response = pay(client, path, number="4000 0000 0000 0705")
+    assert response.status_code == 202
+    again = client.get(f"{path}/return")
+    assert again.status_code == 200
+    html = text(again)
+    assert "nothing was charged" in html
+    assert csrf(html)
+    assert ledger_count(app) == 0
+    merchant_result(pay(client, path), "https://example.com/success")
+
+
+def test_pending_result_goes_to_the_pending_url(app, client, make_link):
+    path = make_link()
+    html = text(pay(client, path, number="4000 0000 0000 0507"))
+    pending = [a for a in re.findall(r'href="([^"]+)"', html) if a.startswith("https://example.com/pending")]
+    assert len(pending) == 1
+    query = urlsplit(pending[0].replace("&amp;", "&")).query
+    assert results.verify(query, SECRET)
+    assert parse_qs(query)["statusCode"] == ["10"]
+
+
+# -- cancel ---------------------------------------------------------------------------------
+def test_cancel(client, make_link):
+    path = make_link()
+    result = merchant_result(client.get(f"{path}/cancel"), "https://example.com/cancel")
+    assert result["status"] == "Cancelled"
+    page = client.get(path)
+    assert page.status_code == 200 and "cancelled" in text(page)
+    assert client.post(f"{path}/card", data=card_data(text(page))).status_code == 200
+
+
+def test_cannot_cancel_a_paid_checkout(app, client, make_link):
+    path = make_link()
+    merchant_result(pay(client, path), "https://example.com/success")
+    response = client.get(f"{path}/cancel")
+    assert response.status_code == 200 and "already been paid" in text(response)
+
+
+# -- no card data in logs -------------------------------------------------------------------
+def test_card_data_never_logged(app, client, make_link, caplog):
+    caplog.set_level(logging.DEBUG)
+    merchant_result(pay(client, make_link(), number="4242 4242 4242 4242", cvv="123"),
+                    "https://example.com/success")
+    pay(client, make_link(invoiceId="inv-2"), number=PAN, cvv="333")
+    pay(client, make_link(invoiceId="inv-3"), number="4000000000000507")
+    pay(client, make_link(invoiceId="inv-4"), number="4111111111111111")
+    assert ledger_count(app) == 1
+    assert any(r.name.startswith("checkout") for r in caplog.records)  # the warning of the 507 card
+    logged = "\n".join(f"{r.getMessage()} {r.args!r} {r.__dict__!r}" for r in caplog.records)
+    for secret in (PAN, "4242 4242 4242 4242", "4000000000000507", "4111111111111111"):
+        assert secret not in logged
+
+
+def test_unanswered_charge_is_not_confused_with_another_link_for_the_same_invoice(tmp_path):
+    app = create_app(base_config(tmp_path, PENDING_GRACE=0))
+    client = app.test_client()
+
+    def link():
+        return local(client.post("/checkout/link", json=seed_request(), auth=("pbid_test", SECRET))
+                     .json["link"]["action"])
+
+    first = link()
+    assert pay(client, first, cvv="333").status_code == 402  # a declined charge on invoice 990022
+    second = link()  # the merchant's new link for the same order
+    assert pay(client, second, number="4000 0000 0000 0705").status_code == 202  # nothing charged
+    again = client.get(f"{second}/return")
+    # Nothing was charged on this link: the customer gets the form back, no decline counted.
+    assert again.status_code == 200 and "nothing was charged" in text(again)
