@@ -3,6 +3,7 @@ and the pages its customers land on, showing the result and whether it verifies.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from .. import results, security
 from ..links import RequestError, create_link, public_base
@@ -21,7 +22,7 @@ def _demo_merchant():
 @bp.get("/")
 def index():
     security.nonce()
-    return render_template("demo_index.html", title="Checkout sandbox")
+    return render_template("demo_index.html", title=_("Checkout sandbox"))
 
 
 @bp.get("/demo/pay")
@@ -40,7 +41,7 @@ def pay():
         return redirect(create_link(body, _demo_merchant()), code=303)
     except RequestError as exc:
         security.nonce()
-        return render_template("demo_index.html", title="Checkout sandbox", error=exc.message), 400
+        return render_template("demo_index.html", title=_("Checkout sandbox"), error=exc.message), 400
 
 
 @bp.get("/demo/result/<kind>")

@@ -136,12 +136,19 @@ def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = N
     c = ctx.checkout
     declines_left = current_app.config["MAX_DECLINES"] - c.declines
     if notice is None and c.state == st.DECLINED:
-        notice = _("Your card was declined: %(reason)s.", reason=c.reason or _("no reason given"))
+        notice = _("Your card was declined: %(reason)s.", reason=decline_reason(c.reason_code, c.reason))
     return Response(render_template(
         "pay.html", ctx=ctx, p=ctx.payload, theme=_theme(ctx), form=form, notice=notice,
         declines_left=declines_left if c.declines else None,
         cancel_url=url_for("pay.cancel", token=ctx.token) if ctx.payload.get("cancelUrl") else None,
     ), status)
+
+
+def decline_reason(code: int | None, reason: str | None) -> str:
+    """The gateway's reason in the customer's language when we know the code."""
+    known = {5051: _("Insufficient Funds"), 5206: _("3-D Secure authentication failed"),
+             5054: _("Expired card"), 5082: _("Incorrect security code")}
+    return known.get(code) or reason or _("no reason given")
 
 
 def _pending_page(ctx: Ctx, status: int = 202) -> Response:
