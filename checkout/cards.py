@@ -111,8 +111,8 @@ _CARD_TYPES: tuple[tuple[str, tuple[Pattern, ...], tuple[int, ...], int], ...] =
 )
 # fmt: on
 
-# Upstream type -> our brand name, for the brands we accept.
-_OUR_BRANDS: dict[str, str] = {
+#: Upstream (braintree credit-card-type) type -> our brand name, for the brands we accept.
+UPSTREAM_NAMES: dict[str, str] = {
     "visa": "visa",
     "mastercard": "mastercard",
     "maestro": "maestro",
@@ -125,10 +125,10 @@ _OUR_BRANDS: dict[str, str] = {
 }
 
 _LENGTHS: dict[str, tuple[int, ...]] = {
-    _OUR_BRANDS[t]: lengths for t, _, lengths, _ in _CARD_TYPES if t in _OUR_BRANDS
+    UPSTREAM_NAMES[t]: lengths for t, _, lengths, _ in _CARD_TYPES if t in UPSTREAM_NAMES
 }
 
-BRANDS: tuple[str, ...] = tuple(_OUR_BRANDS.values())
+BRANDS: tuple[str, ...] = tuple(UPSTREAM_NAMES.values())
 
 _SEPARATORS = re.compile(r"[\s-]+")
 _DIGITS = re.compile(r"[0-9]*")
@@ -207,7 +207,7 @@ def card_brand(number: object) -> str | None:
     None when nothing fits, when the prefix is still ambiguous, or when the number
     belongs to a brand we do not accept (Elo, Verve, ...).
     """
-    return _OUR_BRANDS.get(_detected_type(number) or "")
+    return UPSTREAM_NAMES.get(_detected_type(number) or "")
 
 
 def card_lengths(brand: str) -> tuple[int, ...]:
@@ -350,7 +350,7 @@ def validate_card(
         errors["number"] = _l("Enter your card number.")
     elif not number_valid(number):
         detected = _detected_type(number)
-        if detected and detected not in _OUR_BRANDS:
+        if detected and detected not in UPSTREAM_NAMES:
             errors["number"] = _l("We do not accept this card brand.")
         else:
             errors["number"] = _l("This card number is not valid.")

@@ -4,13 +4,10 @@ keys. SQLite (stdlib, WAL) behind a small interface. No card number or CVV ever 
 here: a masked PAN (first six, last four) is the most that is kept."""
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+
+from .sqlite import Database
 
 OPEN = "open"
 PROCESSING = "processing"
@@ -94,35 +91,13 @@ class Checkout:
 
 
 class Store:
-    """SQLite store; one connection per thread, each statement its own transaction."""
+    """SQLite store; one connection per thread, each write its own transaction."""
 
     def __init__(self, path: str):
         self.path = path
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._connect().executescript(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            self._local.db = db
-        return db
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._connect()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        self._db = Database(path, SCHEMA)
+        self._connect = self._db.connect
+        self._tx = self._db.tx
 
     # -- checkouts ---------------------------------------------------------------------
     def ensure(self, checkout_id: str, merchant: str, invoice_id: str | None, amount: str,

@@ -19,6 +19,7 @@ from flask_babel import Babel
 
 from checkout.cards import (
     BRANDS,
+    UPSTREAM_NAMES,
     _pattern_matches,
     card_brand,
     card_lengths,
@@ -46,17 +47,7 @@ MISSING = (
 )
 
 # Upstream type -> our brand; the other upstream types are brands we do not accept.
-OURS = {
-    "visa": "visa",
-    "mastercard": "mastercard",
-    "maestro": "maestro",
-    "mir": "mir",
-    "american-express": "amex",
-    "discover": "discover",
-    "jcb": "jcb",
-    "unionpay": "unionpay",
-    "diners-club": "diners",
-}
+OURS = UPSTREAM_NAMES
 
 # credit_card_type numbers where card_brand must differ from the reference, and why.
 # None: card_brand is a faithful port, so every case agrees.

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-import threading
 import time
-from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,6 +27,7 @@ from .. import config as config_module
 from .. import i18n, security
 from ..merchants import load_registry
 from ..signatures import hmac_matches
+from ..sqlite import Database
 from .base import AWAITING_AUTHENTICATION, COMPLETED, DECLINED
 
 bp = Blueprint("sandbox", __name__)
@@ -76,29 +75,8 @@ class Ledger:
     """The sandbox's own record of transactions (SQLite)."""
 
     def __init__(self, path: str):
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._local = threading.local()
-        with self.tx():
-            pass
-        self._local.db.executescript(SCHEMA)
-
-    @contextmanager
-    def tx(self):
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            self._local.db = db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        self.tx = Database(path, SCHEMA).tx
 
     def insert(self, **row) -> int:
         row["created_at"] = time.time()
