@@ -3,10 +3,15 @@ signed for this checkout id and purpose, so it keeps working inside a third-part
 iframe where the browser refuses our cookies."""
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
+from babel import Locale
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField, ValidationError
+from wtforms import Form, FormField, StringField, ValidationError
 from wtforms.csrf.core import CSRF
 from wtforms.validators import InputRequired, Length
 
@@ -75,3 +80,102 @@ class CardForm(CheckoutForm):
         """Never render a card number or CVV back into a page."""
         self.number.data = self.number.raw_data = None
         self.cvv.data = self.cvv.raw_data = None
+
+
+# -- the optional sections of the seed's ``page.fields`` ------------------------------
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+_PHONE = re.compile(r"\+?[0-9 ()-]{7,24}")
+#: Country codes people send that are not ISO 3166 (the seed's own example says "UK").
+_COUNTRY_ALIASES = {"UK": "GB"}
+
+
+def _email(form, field) -> None:
+    if not _EMAIL.fullmatch(field.data.strip()) or len(field.data.strip()) > 254:
+        raise ValidationError(_l("Enter an email address like name@example.com."))
+
+
+def _phone(form, field) -> None:
+    digits = sum(ch.isdigit() for ch in field.data)
+    if not _PHONE.fullmatch(field.data.strip()) or not 7 <= digits <= 15:
+        raise ValidationError(_l("Enter a phone number with its country code, like +44 20 7946 0958."))
+
+
+def countries(locale: str | None = None) -> list[tuple[str, str]]:
+    """(ISO 3166 code, name in the customer's language), sorted by name."""
+    return _countries(str(locale or get_locale() or "en_US"))
+
+
+@lru_cache(maxsize=8)
+def _countries(locale: str) -> list[tuple[str, str]]:
+    names = Locale.parse(locale).territories
+    return sorted(((code, name) for code, name in names.items() if len(code) == 2 and code.isalpha()
+                   and code not in ("EU", "EZ", "UN", "QO", "ZZ", "XA", "XB", "XK")),
+                  key=lambda item: item[1])
+
+
+def country_code(value: str | None) -> str:
+    code = (value or "").strip().upper()
+    return _COUNTRY_ALIASES.get(code, code)
+
+
+def _country(form, field) -> None:
+    if country_code(field.data) not in dict(countries()):
+        raise ValidationError(_l("Choose a country."))
+
+
+class AddressForm(Form):
+    line1 = StringField(_l("Address"), validators=[InputRequired(_l("Enter the street address.")),
+                                                   Length(max=200, message=_l("The address is too long."))])
+    city = StringField(_l("City"), validators=[InputRequired(_l("Enter the city.")),
+                                               Length(max=100, message=_l("The city is too long."))])
+    postcode = StringField(_l("Postal code"), validators=[
+        InputRequired(_l("Enter the postal code.")), Length(max=16, message=_l("The postal code is too long."))])
+    country = StringField(_l("Country"), validators=[InputRequired(_l("Choose a country.")), _country])
+
+
+FIELD_FACTORIES = {
+    "email": lambda: StringField(_l("Email"), validators=[InputRequired(_l("Enter your email address.")), _email]),
+    "phone": lambda: StringField(_l("Phone"), validators=[InputRequired(_l("Enter your phone number.")), _phone]),
+    "billing_address": lambda: FormField(AddressForm, label=_l("Billing address")),
+    "shipping_address": lambda: FormField(AddressForm, label=_l("Shipping address")),
+}
+
+
+@lru_cache(maxsize=32)
+def card_form_class(fields: tuple[str, ...] = ()) -> type[CardForm]:
+    """The card form with the extra sections a theme's ``fields`` asks for."""
+    if not fields:
+        return CardForm
+    attrs = {name: FIELD_FACTORIES[name]() for name in fields if name in FIELD_FACTORIES}
+    return type("CardFormWith_" + "_".join(fields), (CardForm,), attrs)
+
+
+def prefill(fields: tuple[str, ...], payload: dict) -> dict:
+    """Initial values for the extra sections from the request's ``data`` (and accountId)."""
+    data = payload.get("data") or {}
+    account = payload.get("accountId") or ""
+    address = {"line1": data.get("address", ""), "city": data.get("city", ""),
+               "postcode": data.get("postcode", ""), "country": country_code(data.get("countryCode"))}
+    values = {"email": data.get("email") or (account if _EMAIL.fullmatch(account) else ""),
+              "phone": data.get("phone", ""), "billing_address": address, "shipping_address": address}
+    return {name: values[name] for name in fields if name in values}
+
+
+def extra_data(form: CardForm, fields: tuple[str, ...]) -> dict:
+    """The extra sections as the gateway's ``data``: billing in the seed's flat keys,
+    shipping as its own object."""
+    out: dict = {}
+    if "email" in fields:
+        out["email"] = form.email.data.strip()
+    if "phone" in fields:
+        out["phone"] = form.phone.data.strip()
+    for name, target in (("billing_address", None), ("shipping_address", "shipping")):
+        if name in fields:
+            sub = getattr(form, name)
+            values = {"address": sub.line1.data.strip(), "city": sub.city.data.strip(),
+                      "postcode": sub.postcode.data.strip(), "countryCode": country_code(sub.country.data)}
+            if target:
+                out[target] = values
+            else:
+                out.update(values)
+    return out

@@ -121,7 +121,8 @@ def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
             errors[key] = problem
         else:
             payload[key] = value
-    payload["locale"] = normalize_locale(body.get("locale") if isinstance(body.get("locale"), str) else None)
+    if body.get("locale"):  # absent: the customer's browser decides (Accept-Language)
+        payload["locale"] = normalize_locale(body["locale"] if isinstance(body["locale"], str) else None)
     if body.get("ip") not in (None, ""):
         try:
             payload["ip"] = str(ipaddress.ip_address(str(body["ip"])))

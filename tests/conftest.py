@@ -35,6 +35,14 @@ SEED_CHECKOUT_REQUEST = {
     },
 }
 DEMO_AUTH = ("pbid_test", "test_secret")
+#: Values for the form sections the seed example's ``page.fields`` adds (email, phone,
+#: billing and shipping address); harmless where a form has no such section.
+EXTRA_FIELDS = {
+    "email": "john@doe.com", "phone": "+44 1632 960909",
+    **{f"{kind}_address-{key}": value for kind in ("billing", "shipping")
+       for key, value in (("line1", "Wall Street 15"), ("city", "London"), ("postcode", "12384"),
+                          ("country", "GB"))},
+}
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 

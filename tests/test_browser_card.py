@@ -9,6 +9,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import EXTRA_FIELDS
 
 from checkout import results, tokens
 from checkout import store as st
@@ -18,6 +19,14 @@ SECRET = "test_secret"
 
 
 def fill_card(page, number: str, cvv: str = "123", expiry: str = "12 / 34", name: str = "John Doe") -> None:
+    """Fill the card fields, and the sections the theme's ``fields`` adds where empty."""
+    for key, value in EXTRA_FIELDS.items():
+        selector = f"[name='{key}']"
+        if page.locator(selector).count() and not page.input_value(selector):
+            if key.endswith("-country"):
+                page.select_option(selector, value)
+            else:
+                page.fill(selector, value)
     page.fill("#name", name)
     page.fill("#number", number)
     page.fill("#expiry", expiry)

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import base_config, seed_request
+from conftest import EXTRA_FIELDS, base_config, seed_request
 
 from checkout import create_app, results
 
@@ -52,7 +52,8 @@ def csrf(html: str) -> str:
 
 
 def card_data(html: str, number=PAN, cvv="123", expiry="12 / 39", name="Jane Doe") -> dict:
-    return {"csrf_token": csrf(html), "name": name, "number": number, "expiry": expiry, "cvv": cvv}
+    return {**EXTRA_FIELDS, "csrf_token": csrf(html), "name": name, "number": number, "expiry": expiry,
+            "cvv": cvv}
 
 
 def pay(client, path, **card):

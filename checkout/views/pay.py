@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 
 from .. import cards, results, security, themes, tokens
 from .. import store as st
-from ..forms import CardForm
+from ..forms import CardForm, card_form_class, countries, extra_data, prefill
 from ..gateway import GatewayError, Outcome, gateway_for, gateway_origin
 from ..gateway.base import STATUS_NAMES
 from ..links import public_base
@@ -132,16 +132,25 @@ def _theme(ctx: Ctx) -> themes.Theme:
 
 def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = None,
                   status: int = 200) -> Response:
-    form = form or CardForm(formdata=None, meta={"csrf_context": f"{ctx.id}:card"})
+    theme = _theme(ctx)
+    form = form or card_form(ctx, theme, formdata=None)
     c = ctx.checkout
     declines_left = current_app.config["MAX_DECLINES"] - c.declines
     if notice is None and c.state == st.DECLINED:
         notice = _("Your card was declined: %(reason)s.", reason=decline_reason(c.reason_code, c.reason))
     return Response(render_template(
-        "pay.html", ctx=ctx, p=ctx.payload, theme=_theme(ctx), form=form, notice=notice,
+        "pay.html", ctx=ctx, p=ctx.payload, theme=theme, form=form, notice=notice,
+        countries=countries() if {"billing_address", "shipping_address"} & set(theme.get("fields", ())) else (),
         declines_left=declines_left if c.declines else None,
         cancel_url=url_for("pay.cancel", token=ctx.token) if ctx.payload.get("cancelUrl") else None,
     ), status)
+
+
+def card_form(ctx: Ctx, theme: themes.Theme, **kwargs) -> CardForm:
+    """The card form with the theme's extra sections, prefilled from the request's data."""
+    fields = tuple(theme.get("fields", ()))
+    initial = prefill(fields, ctx.payload) if kwargs.get("formdata", True) is None else {}
+    return card_form_class(fields)(meta={"csrf_context": f"{ctx.id}:card"}, data=initial, **kwargs)
 
 
 def decline_reason(code: int | None, reason: str | None) -> str:
@@ -250,6 +259,19 @@ def _page_names() -> dict:
     }
 
 
+@bp.app_template_global()
+def form_first_error(form) -> str | None:
+    """The id of the first field with an error, in page order (focus goes there)."""
+    for field in form:
+        if field.type == "FormField":
+            for sub in field:
+                if sub.errors:
+                    return sub.id
+        elif field.errors and field.type != "CSRFTokenField":
+            return field.id
+    return None
+
+
 @bp.get("/logos/<path:filename>")
 def logo(filename: str):
     return send_from_directory(themes.LOGOS_DIR, filename, max_age=3600)
@@ -267,7 +289,8 @@ def card(token: str):
     c = ctx.checkout
     if c.state not in (st.OPEN, st.DECLINED) or c.declines >= current_app.config["MAX_DECLINES"]:
         return render_state(ctx)
-    form = CardForm(meta={"csrf_context": f"{ctx.id}:card"})
+    theme = _theme(ctx)
+    form = card_form(ctx, theme)
     if not form.validate():
         form.forget_card_data()
         return _payment_page(ctx, form, notice=_("Please check the highlighted fields."), status=422)
@@ -304,7 +327,8 @@ def card(token: str):
             description=ctx.payload.get("description", ""), pan=pan, cvv=form.cvv.data.strip(),
             expiry_month=month, expiry_year=year, invoice_id=ctx.invoice,
             account_id=ctx.payload.get("accountId"), ip=ctx.payload.get("ip") or ip,
-            data=ctx.payload.get("data"), success_url=back, failure_url=back, pending_url=back)
+            data={**ctx.payload.get("data", {}), **extra_data(form, tuple(theme.get("fields", ())))},
+            success_url=back, failure_url=back, pending_url=back)
     except GatewayError as exc:
         log.warning("checkout %s: charge outcome unknown (%s); pending until the gateway says", ctx.id, exc)
         store().transition(ctx.id, (st.PROCESSING,), st.PENDING)
