@@ -294,6 +294,7 @@ def _page_setup(*form_targets: str | None) -> None:
     security.nonce()
     security.allow_form_action(*form_targets)
     security.no_store()
+    security.allow_framing(["*"])  # an issuer's page is shown inside the merchant's checkout frame
 
 
 @bp.route("/acs", methods=["GET", "POST"])

@@ -85,12 +85,33 @@ def load_context(token: str, allow_expired: bool = False) -> Ctx:
     g.merchant_name = merchant.name or merchant.public_id
     security.nonce()
     security.no_store()
-    security.allow_framing(merchant.allowed_origins)
+    g.embed_args = _embed_args(merchant)
+    security.allow_framing([g.embed_args["origin"]] if g.embed_args else merchant.allowed_origins)
     security.allow_form_action(*(payload.get(k) for k in ("successUrl", "failureUrl", "pendingUrl", "cancelUrl")),
                                gateway_origin())
     checkout = store().ensure(payload["cid"], merchant.public_id, payload.get("invoiceId"),
                               payload["amount"], payload["currency"])
     return Ctx(token, payload, merchant, checkout)
+
+
+def _embed_args(merchant: Merchant) -> dict[str, str]:
+    """``?embed=1&origin=…``: the iframe rendering, for a parent page on one of the
+    merchant's allowed origins (the exact origin results are posted to)."""
+    if request.args.get("embed") != "1":
+        return {}
+    origin = security.origin_of(request.args.get("origin"))
+    if not origin and len(exact := [o for o in merchant.allowed_origins if not o.endswith(":*")]) == 1:
+        origin = exact[0]
+    if not origin or not merchant.origin_allowed(origin):
+        abort(_problem_page(_("This checkout cannot be shown here"),
+                            _("This site is not allowed to embed the merchant's checkout."), 403))
+    return {"embed": "1", "origin": origin}
+
+
+def pay_url(endpoint: str, ctx: Ctx, external: bool = False, **values) -> str:
+    """A URL of this checkout that keeps the embed rendering."""
+    url = url_for(endpoint, token=ctx.token, **g.get("embed_args", {}), **values)
+    return public_base() + url if external else url
 
 
 # -- results -------------------------------------------------------------------------
@@ -102,24 +123,46 @@ def _result(ctx: Ctx, status: str | None = None, status_code: int | None = None)
             "reasonCode": c.reason_code, "reason": c.reason}
 
 
+def _result_for(ctx: Ctx, kind: str) -> dict:
+    c = ctx.checkout
+    if kind == "pending":
+        code = c.status_code if c.status_code in (1, 10) else 10
+        return _result(ctx, STATUS_NAMES[code], code)
+    if kind == "cancel":
+        return _result(ctx, "Cancelled", 0)
+    return _result(ctx)
+
+
 def merchant_url(ctx: Ctx, kind: str) -> str:
     """successUrl / failureUrl / pendingUrl / cancelUrl with the signed result."""
-    c = ctx.checkout
-    if kind == "success":
-        url, result = ctx.payload["successUrl"], _result(ctx)
-    elif kind == "failure":
-        url, result = ctx.payload["failureUrl"], _result(ctx)
-    elif kind == "pending":
-        url = ctx.payload.get("pendingUrl") or ctx.payload["successUrl"]
-        code = c.status_code if c.status_code in (1, 10) else 10
-        result = _result(ctx, STATUS_NAMES[code], code)
-    else:
-        url, result = ctx.payload.get("cancelUrl") or ctx.payload["failureUrl"], _result(ctx, "Cancelled", 0)
-    return results.with_params(url, results.signed_params(result, ctx.merchant.secret))
+    p = ctx.payload
+    url = {"success": p["successUrl"], "failure": p["failureUrl"],
+           "pending": p.get("pendingUrl") or p["successUrl"],
+           "cancel": p.get("cancelUrl") or p["failureUrl"]}[kind]
+    return results.with_params(url, results.signed_params(_result_for(ctx, kind), ctx.merchant.secret))
+
+
+def merchant_link(ctx: Ctx, kind: str) -> str:
+    """Where "return to the merchant" goes: the merchant's URL, or inside an iframe, the
+    page that hands the result to the parent window."""
+    return pay_url("pay.finish", ctx, kind=kind) if g.get("embed_args") else merchant_url(ctx, kind)
 
 
 def _to_merchant(ctx: Ctx, kind: str) -> Response:
+    if g.get("embed_args"):
+        return _embed_result(ctx, kind)
     return redirect(merchant_url(ctx, kind), code=303)
+
+
+RESULT_TITLES = {"success": lambda: _("Payment complete"), "failure": lambda: _("Payment declined"),
+                 "pending": lambda: _("Payment being confirmed"), "cancel": lambda: _("Payment cancelled")}
+
+
+def _embed_result(ctx: Ctx, kind: str) -> Response:
+    """The last page inside an iframe: posts the signed result to the parent window."""
+    fields = results.signed_params(_result_for(ctx, kind), ctx.merchant.secret)
+    return Response(render_template("embed_result.html", kind=kind, fields=fields, p=ctx.payload,
+                                    theme=_theme(ctx), title=RESULT_TITLES[kind]()))
 
 
 # -- rendering -------------------------------------------------------------------------
@@ -142,7 +185,7 @@ def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = N
         "pay.html", ctx=ctx, p=ctx.payload, theme=theme, form=form, notice=notice,
         countries=countries() if {"billing_address", "shipping_address"} & set(theme.get("fields", ())) else (),
         declines_left=declines_left if c.declines else None,
-        cancel_url=url_for("pay.cancel", token=ctx.token) if ctx.payload.get("cancelUrl") else None,
+        cancel_url=pay_url("pay.cancel", ctx) if ctx.payload.get("cancelUrl") or g.embed_args else None,
     ), status)
 
 
@@ -164,8 +207,8 @@ def _pending_page(ctx: Ctx, status: int = 202) -> Response:
     return Response(render_template(
         "pending.html", ctx=ctx, p=ctx.payload, theme=_theme(ctx),
         refresh=current_app.config["PENDING_REFRESH"],
-        check_url=url_for("pay.back", token=ctx.token),
-        pending_url=merchant_url(ctx, "pending"),
+        check_url=pay_url("pay.back", ctx),
+        pending_url=merchant_link(ctx, "pending"),
         awaiting_3ds=ctx.checkout.state == st.AWAITING_3DS), status)
 
 
@@ -181,12 +224,12 @@ def render_state(ctx: Ctx) -> Response:
     if c.state == st.COMPLETED:
         return _message_page(ctx, _("This payment is complete"),
                              _("This link has already been paid. You will not be charged again."),
-                             merchant_url(ctx, "success"), _("Return to the merchant"))
+                             merchant_link(ctx, "success"), _("Return to the merchant"))
     if c.state in IN_FLIGHT:
         return _pending_page(ctx)
     if c.state == st.CANCELLED:
         return _message_page(ctx, _("This payment was cancelled"), _("Nothing was charged."),
-                             merchant_url(ctx, "cancel"), _("Return to the merchant"))
+                             merchant_link(ctx, "cancel"), _("Return to the merchant"))
     if c.state == st.DECLINED and c.declines >= current_app.config["MAX_DECLINES"]:
         return _to_merchant(ctx, "failure")
     return _payment_page(ctx)
@@ -217,7 +260,7 @@ def apply_outcome(ctx: Ctx, outcome: Outcome, from_states: tuple[str, ...],
             return render_state(ctx)
         store().save_3ds(outcome.transaction_id, ctx.id)
         security.allow_form_action(outcome.acs_url)
-        term_url = public_base() + url_for("pay.three_ds", token=ctx.token)
+        term_url = pay_url("pay.three_ds", ctx, external=True)
         return Response(render_template(
             "autopost.html", action=outcome.acs_url, title=_("3-D Secure"),
             message=_("Your bank needs to confirm this payment. Taking you to your bank…"),
@@ -256,6 +299,7 @@ def _page_names() -> dict:
             "mastercard-secure-code": _("Mastercard Identity Check"), "mir-accept": _("Mir Accept"),
             "american-express": _("American Express SafeKey"), "pci-dss": _("PCI DSS compliant")},
         "merchant_name": g.get("merchant_name", ""),
+        "embed_args": g.get("embed_args") or {},
     }
 
 
@@ -306,7 +350,7 @@ def card(token: str):
                               masked_pan=cards.mask_pan(pan), brand=cards.card_brand(pan)):
         form.forget_card_data()
         return render_state(ctx)  # another submission won: never charge twice
-    back = public_base() + url_for("pay.back", token=token)
+    back = pay_url("pay.back", ctx, external=True)
     gateway = gateway_for(ctx.merchant)
     try:
         if ctx.payload.get("invoiceId") and store().has_siblings(ctx.id, ctx.merchant.public_id, ctx.invoice):
@@ -403,6 +447,19 @@ def back(token: str):
         store().note(ctx.id, transaction_id=outcome.transaction_id, status=outcome.status,
                      status_code=outcome.status_code)
     return render_state(ctx)
+
+
+@bp.get("/c/<token>/finish/<kind>")
+def finish(token: str, kind: str):
+    """Inside an iframe: hand the result for where the checkout stands to the parent."""
+    ctx = load_context(token, allow_expired=True)
+    c = ctx.checkout
+    final = c.declines >= current_app.config["MAX_DECLINES"]
+    allowed = {"success": c.state == st.COMPLETED, "cancel": c.state == st.CANCELLED,
+               "failure": c.state == st.DECLINED and final, "pending": c.state in IN_FLIGHT}
+    if not g.embed_args or not allowed.get(kind):
+        return render_state(ctx)
+    return _embed_result(ctx, kind)
 
 
 @bp.get("/c/<token>/cancel")
