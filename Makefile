@@ -6,8 +6,10 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= $(or $(CHECKOUT_CHROMIUM),/usr/bin/chromium)
 PO := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
+AXE_VERSION ?= 4.14.1
+AXE := build/node/node_modules/axe-core/axe.min.js
 
-.PHONY: install run sandbox test lint chromium catalogs extract update-catalogs clean
+.PHONY: install run sandbox test lint chromium catalogs extract update-catalogs clean axe baselines
 
 install: $(STAMP) $(MO)
 
@@ -37,7 +39,17 @@ run: install
 sandbox: install
 	$(BIN)/flask --app checkout.gateway.sandbox run --host 127.0.0.1 --port 5001
 
-test: install chromium
+# axe-core from npm for the accessibility test (tests/test_a11y.py skips without npm).
+axe: $(AXE)
+$(AXE):
+	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --prefix build/node axe-core@$(AXE_VERSION); \
+	else echo "npm is missing: the accessibility test will be skipped (apt-get install npm)"; fi
+
+# Refresh tests/baselines/ after an intended change to the pages; review the PNGs before committing.
+baselines: install chromium
+	CHECKOUT_UPDATE_BASELINES=1 $(BIN)/pytest -q tests/test_visual.py
+
+test: install chromium axe
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from . import themes
 from .links import RequestError, create_link
 
 link_cli = AppGroup("link", help="Checkout links.")
@@ -58,5 +60,41 @@ def create(merchant, amount, currency, description, invoice_id, account_id, succ
             sys.exit(1)
 
 
+themes_cli = AppGroup("themes", help="Theme presets: list them, lint them.")
+
+
+@themes_cli.command("list")
+def themes_list():
+    """Print the preset names (themes/*.json)."""
+    for name in themes.presets():
+        click.echo(name)
+
+
+@themes_cli.command("lint")
+@click.argument("target", required=False, metavar="[NAME|FILE]")
+def themes_lint(target):
+    """Check a preset NAME or a theme FILE (JSON page keys; the rest from the default
+    theme), or every preset: the value grammar, the logo, and the WCAG 2.1 contrast of
+    each text colour on its background. Exits 1 when anything fails."""
+    if target is None:
+        reports = [themes.lint_preset(name) for name in themes.presets()]
+    elif themes.preset_path(target) and not target.endswith(".json"):
+        reports = [themes.lint_preset(target)]
+    elif target.endswith(".json") or "/" in target or Path(target).is_file():
+        reports = [themes.lint_file(target)]
+    else:
+        raise click.UsageError(f"{target!r} is neither a preset ({', '.join(themes.presets())}) nor a file")
+    for i, report in enumerate(reports):
+        click.echo(("\n" if i else "") + "\n".join(report.report()))
+    failed = [r.name for r in reports if not r.ok]
+    if len(reports) > 1:
+        click.echo(f"\n{len(reports)} themes: {len(reports) - len(failed)} pass"
+                   + (f", {len(failed)} fail ({', '.join(failed)})" if failed else ""))
+    sys.exit(1 if failed else 0)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(link_cli)
+    app.cli.add_command(themes_cli)
+    from .preview import preview_command  # Playwright is imported only when it runs
+    app.cli.add_command(preview_command)

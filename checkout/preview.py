@@ -1,0 +1,431 @@
+"""``flask --app checkout preview``: every page state of a theme, in each locale and
+viewport, as Playwright screenshots, with an ``index.html`` contact sheet.
+
+It starts its own app (sandbox mode, temporary SQLite files) on a free loopback port,
+drives Debian's Chromium through each state as a customer would, and reports any console
+error, failed request, HTTP error or text that overflows its box. The tests reuse
+``serve``, ``launch`` and ``walk`` (visual regression, axe-core accessibility).
+"""
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+import secrets
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+DEFAULT_LOCALES = ("en_US", "ru_RU")
+DEFAULT_VIEWPORTS = ((375, 812), (1280, 800))
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+#: Every state, in walking order: what the screenshot shows, and the HTTP status its page has.
+STATES: dict[str, tuple[str, int]] = {
+    "empty": ("The payment page as it opens.", 200),
+    "errors": ("The form sent with a card number that fails the Luhn check.", 422),
+    "declined": ("The form again after a decline (4242 4242 4242 4242, CVV 333).", 402),
+    "processing": ("The 3-D Secure hand-over (card 4111 1111 1111 1111) that sends the customer to "
+                   "their bank; its sending script is held back until the screenshot is taken.", 200),
+    "3ds": ("The sandbox bank's 3-D Secure page (passphrase 4 passes).", 200),
+    "approved": ("Where the customer lands after paying: the sandbox's demo merchant success page "
+                 "(timestamp, signature and transaction id masked: they differ on every run).", 200),
+    "already-paid": ("The paid link opened again.", 200),
+    "pending": ("The confirming page: the gateway did not answer in time (4000 0000 0000 0408).", 202),
+    "cancelled": ("The link opened again after the customer cancelled.", 200),
+    "expired": ("A link past its expiry.", 410),
+    "invalid": ("A tampered link.", 404),
+}
+#: Parts of a page that differ on every run, masked in screenshots.
+VOLATILE = "[data-field=ts], [data-field=signature], [data-field=transactionId]"
+
+# Text that overflows its box: clipped text, inputs and buttons too narrow for their text,
+# and anything reaching past the viewport's right edge.
+OVERFLOW_JS = """() => {
+  const vw = window.innerWidth, wide = document.documentElement.scrollWidth > vw, out = [];
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    [...el.classList].map(c => '.' + c).join('');
+  const text = el => (el.value || el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 60);
+  for (const el of document.body.querySelectorAll('*')) {
+    const style = getComputedStyle(el), box = el.getBoundingClientRect();
+    if (style.visibility !== 'visible' || box.width <= 1 || box.height <= 1) continue;
+    const control = el.matches('input, button, select, textarea');
+    if (!control && ![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const clips = control || /hidden|clip|auto|scroll/.test(style.overflowX);
+    if (clips && el.scrollWidth > el.clientWidth + 1) {
+      out.push(`${name(el)} "${text(el)}" needs ${el.scrollWidth}px in a ${el.clientWidth}px box`);
+    } else if (wide && box.right > vw + 1) {
+      out.push(`${name(el)} "${text(el)}" ends at ${Math.round(box.right)}px, past the ${vw}px viewport`);
+    }
+  }
+  if (wide && !out.length) {
+    out.push(`the page is ${document.documentElement.scrollWidth}px wide in a ${vw}px viewport`);
+  }
+  return out;
+}"""
+
+
+# -- the app on loopback -----------------------------------------------------------------
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
+@dataclass
+class Site:
+    url: str
+    app: object
+
+    def link(self, theme: str, locale: str, invoice: str) -> str:
+        """A checkout link as the demo merchant, landing on the app's own demo pages."""
+        body = {
+            "amount": 10.66, "currency": "USD", "description": "Payment for products", "invoiceId": invoice,
+            "accountId": "john@doe.com", "locale": locale, "theme": theme,
+            **{f"{kind}Url": f"{self.url}/demo/result/{kind}" for kind in ("success", "failure", "pending",
+                                                                            "cancel")},
+            "data": {"firstName": "John", "lastName": "Doe", "email": "john@doe.com", "phone": "+44 1632 960909",
+                     "address": "Wall Street 15", "city": "London", "postcode": "12384", "countryCode": "GB"},
+        }
+        with self.app.test_client() as client:
+            response = client.post("/checkout/link", json=body, auth=("pbid_test", "test_secret"),
+                                   base_url=self.url)
+        if response.status_code != 200:
+            raise click.ClickException(f"could not create a checkout link: {response.get_json()}")
+        return response.get_json()["link"]["action"]
+
+    def expired(self, link: str) -> str:
+        from . import tokens
+
+        with self.app.app_context():
+            payload = tokens.load_checkout(link.rsplit("/", 1)[1])
+            return f"{self.url}/c/{tokens.sign_checkout({**payload, 'exp': int(time.time()) - 60})}"
+
+    @staticmethod
+    def tampered(link: str) -> str:
+        base, token = link.rsplit("/", 1)
+        head, payload, *rest = token.split(".")
+        i = len(payload) // 2
+        payload = payload[:i] + ("A" if payload[i] != "A" else "B") + payload[i + 1:]
+        return f"{base}/{'.'.join([head, payload, *rest])}"
+
+
+@contextmanager
+def serve() -> Iterator[Site]:
+    """A fresh app in sandbox mode on temporary SQLite files, on a free loopback port."""
+    from . import create_app
+
+    with tempfile.TemporaryDirectory(prefix="checkout-preview-") as tmp:
+        app = create_app({
+            "MODE": "sandbox", "GATEWAY_URL": "sandbox", "MERCHANTS_FILE": None, "PUBLIC_URL": None,
+            "SECRET_KEYS": secrets.token_hex(16), "DATABASE": os.path.join(tmp, "checkout.sqlite3"),
+            "SANDBOX_DATABASE": os.path.join(tmp, "sandbox.sqlite3"),
+            # the timeout card is pending after half a second; its page never refreshes away
+            "GATEWAY_TIMEOUT": 0.5, "SANDBOX_SLOW_SECONDS": 1.0, "PENDING_REFRESH": 3600,
+            "MAX_DECLINES_PER_IP": 1_000_000,  # every walk declines a card from 127.0.0.1
+        })
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield Site(f"http://127.0.0.1:{server.server_port}", app)
+        finally:
+            server.shutdown()
+            server.server_close()
+            time.sleep(1.0)  # let the sandbox's slow charge finish before its database goes
+
+
+@contextmanager
+def launch():
+    """Debian's Chromium (or ``CHECKOUT_CHROMIUM``) through Playwright."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise click.ClickException("the preview needs Playwright: pip install -e '.[dev]'") from None
+    executable = os.environ.get("CHECKOUT_CHROMIUM", "/usr/bin/chromium")
+    if not os.path.exists(executable):
+        raise click.ClickException(f"Chromium not found at {executable}: run `make chromium` "
+                                   "or set CHECKOUT_CHROMIUM")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# -- walking the states ----------------------------------------------------------------------
+class _Stuck(Exception):
+    """A state did not come out as it should: the rest of the walk cannot follow."""
+
+
+class _Watch:
+    """Console errors, failed requests and HTTP errors of one page, by state. A state whose
+    page has a 4xx status by design (422, 402, 410, 404) excuses that main document only."""
+
+    def __init__(self, page, label: str):
+        self.label, self.state = label, "empty"
+        self.problems: list[str] = []
+        self.expected: set[tuple[str, int]] = set()
+        self._seen: list[tuple[str, str, str]] = []
+        page.on("console", self._console)
+        page.on("requestfailed", lambda r: self._seen.append(
+            (self.state, f"request failed: {r.method} {r.url} ({r.failure})", "")))
+        page.on("response", self._response)
+
+    def _console(self, msg) -> None:
+        if msg.type == "error":
+            self._seen.append((self.state, f"console error: {msg.text}", (msg.location or {}).get("url", "")))
+
+    def _response(self, response) -> None:
+        if response.status >= 400:
+            self._seen.append((self.state, f"HTTP {response.status}: {response.request.method} {response.url}",
+                               response.url))
+
+    def expect(self, response, state: str, status: int | None = None) -> None:
+        status = STATES[state][1] if status is None else status
+        if response is None or response.status != status:
+            raise _Stuck(f"expected HTTP {status}, got {response.status if response else 'no response'}")
+        if status >= 400:
+            self.expected.add((response.url, status))
+
+    def flush(self) -> None:
+        for state, problem, url in self._seen:
+            excused = any(url == u and (problem.startswith(f"HTTP {s}:") or f"status of {s}" in problem)
+                          for u, s in self.expected)
+            if not excused:
+                self.problems.append(f"{self.label} {state}: {problem}")
+        self._seen.clear()
+
+
+def _fill_card(page, number: str, cvv: str = "123") -> None:
+    page.fill("#name", "John Doe")
+    page.fill("#number", number)
+    page.fill("#expiry", "12 / 34")
+    page.fill("#cvv", cvv)
+
+
+def _empty_script(route) -> None:
+    route.fulfill(status=200, content_type="text/javascript", body="")
+
+
+def walk(browser, site: Site, theme: str, locale: str, viewport: tuple[int, int],
+         visit: Callable[[str, object], None], *, bypass_csp: bool = False) -> list[str]:
+    """Drive a fresh browser context through every state of ``STATES``, calling
+    ``visit(state, page)`` when each is on screen. Returns the problems found."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    width, height = viewport
+    label = f"{locale} {width}x{height}"
+    context = browser.new_context(locale=locale.replace("_", "-"), viewport={"width": width, "height": height},
+                                  device_scale_factor=1, timezone_id="UTC", bypass_csp=bypass_csp)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    watch = _Watch(page, label)
+
+    def show(state: str) -> None:
+        for offender in page.evaluate(OVERFLOW_JS):
+            watch.problems.append(f"{label} {state}: overflow: {offender}")
+        visit(state, page)
+
+    def submit(state: str) -> None:
+        watch.state = state
+        with page.expect_navigation() as nav:
+            page.click("button.pay")
+        watch.expect(nav.value, state)
+
+    def goto(state: str, url: str, status: int | None = None) -> None:
+        watch.state = state
+        watch.expect(page.goto(url), state, status)
+
+    try:
+        n = 0
+
+        def link() -> str:
+            nonlocal n
+            n += 1
+            return site.link(theme, locale, f"{theme}-{locale}-{width}x{height}-{n}")
+
+        goto("empty", first := link())
+        show("empty")
+        _fill_card(page, "4242 4242 4242 4241")
+        submit("errors")
+        show("errors")
+        _fill_card(page, "4242 4242 4242 4242", cvv="333")
+        submit("declined")
+        show("declined")
+
+        # 3-D Secure: the hand-over page sends itself to the bank by a script; hold the
+        # script back for the screenshot, then send the form as it would.
+        page.route("**/js/autopost.js*", _empty_script)
+        goto("processing", paid := link(), 200)
+        _fill_card(page, "4111 1111 1111 1111")
+        submit("processing")
+        show("processing")
+        page.unroute("**/js/autopost.js*", _empty_script)
+        watch.state = "3ds"
+        with page.expect_navigation(url=re.compile(r"/sandbox/acs$")) as nav:
+            page.click("button.pay")
+        watch.expect(nav.value, "3ds")
+        show("3ds")
+        page.fill("#passphrase", "4")
+        watch.state = "approved"
+        with page.expect_navigation(url=re.compile(r"/demo/result/success\?")) as nav:
+            page.click("button.pay")
+        watch.expect(nav.value, "approved")
+        show("approved")
+        goto("already-paid", paid)
+        show("already-paid")
+
+        goto("pending", link(), 200)
+        _fill_card(page, "4000 0000 0000 0408")
+        submit("pending")
+        show("pending")
+
+        cancelled = link()
+        goto("cancelled", cancelled + "/cancel", 200)
+        goto("cancelled", cancelled)
+        show("cancelled")
+        goto("expired", site.expired(first))
+        show("expired")
+        goto("invalid", site.tampered(first))
+        show("invalid")
+    except (_Stuck, PlaywrightError) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        watch.problems.append(f"{label} {watch.state}: stopped: {message.splitlines()[0]}")
+    finally:
+        context.close()
+    watch.flush()
+    return watch.problems
+
+
+# -- screenshots and the contact sheet -----------------------------------------------------------
+@dataclass
+class Report:
+    theme: str
+    out: Path
+    locales: tuple[str, ...]
+    viewports: tuple[tuple[int, int], ...]
+    shots: dict[tuple[str, str, tuple[int, int]], str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return (f"rendered {len(STATES)} states × {len(self.locales)} locales × {len(self.viewports)} viewports"
+                f" = {len(self.shots)} screenshots in {self.out}")
+
+
+def file_name(state: str, locale: str, viewport: tuple[int, int]) -> str:
+    return f"{state}-{locale}-{viewport[0]}x{viewport[1]}.png"
+
+
+def render(theme: str, out: Path, locales=DEFAULT_LOCALES, viewports=DEFAULT_VIEWPORTS, *,
+           browser=None, site: Site | None = None) -> Report:
+    """Screenshots of every state in each locale and viewport, and ``out/index.html``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = Report(theme, out, tuple(locales), tuple(viewports))
+    with ExitStack() as stack:
+        site = site or stack.enter_context(serve())
+        browser = browser or stack.enter_context(launch())
+        for locale in report.locales:
+            for viewport in report.viewports:
+                def shoot(state, page, locale=locale, viewport=viewport):
+                    name = file_name(state, locale, viewport)
+                    page.screenshot(path=str(out / name), full_page=True, animations="disabled", caret="hide",
+                                    mask=[page.locator(VOLATILE)], mask_color="#d0d4dc")
+                    report.shots[state, locale, viewport] = name
+
+                report.problems += walk(browser, site, theme, locale, viewport, shoot)
+    (out / "index.html").write_text(contact_sheet(report), encoding="utf-8")
+    return report
+
+
+def contact_sheet(report: Report) -> str:
+    e = html.escape
+    columns = [(locale, viewport) for locale in report.locales for viewport in report.viewports]
+    head = "".join(f"<th>{e(locale)} · {w}×{h}</th>" for locale, (w, h) in columns)
+    rows = []
+    for state, (about, _status) in STATES.items():
+        cells = []
+        for locale, viewport in columns:
+            name = report.shots.get((state, locale, viewport))
+            cells.append(f'<td><a href="{e(name)}"><img src="{e(name)}" alt="{e(state)}, {e(locale)}, '
+                         f'{viewport[0]}×{viewport[1]}" loading="lazy"></a></td>' if name else "<td>missing</td>")
+        rows.append(f'<tr id="{e(state)}"><th scope="row"><h2>{e(state)}</h2><p>{e(about)}</p></th>'
+                    f'{"".join(cells)}</tr>')
+    problems = "".join(f"<li>{e(p)}</li>" for p in report.problems)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Theme {e(report.theme)}: every page state</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #1a1f36; }}
+table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #d0d4dc; padding: .5rem; vertical-align: top; text-align: left; }}
+th[scope=row] {{ width: 14rem; font-weight: normal; }}
+h2 {{ font-size: 1.1rem; margin: 0 0 .25rem; }}
+img {{ display: block; width: 320px; height: auto; }}
+.problems {{ color: #a0151a; }}
+</style>
+</head>
+<body>
+<h1>Theme “{e(report.theme)}”</h1>
+<p>{e(report.summary)}</p>
+{f'<h2 class="problems">Problems</h2><ul class="problems">{problems}</ul>' if problems else ''}
+<table>
+<thead><tr><th>state</th>{head}</tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+</body>
+</html>
+"""
+
+
+# -- the command ------------------------------------------------------------------------------
+def _viewport(ctx, param, values) -> tuple[tuple[int, int], ...]:
+    parsed = []
+    for value in values:
+        match = re.fullmatch(r"(\d{3,4})x(\d{3,4})", value)
+        if not match:
+            raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 375x812")
+        parsed.append((int(match[1]), int(match[2])))
+    return tuple(parsed) or DEFAULT_VIEWPORTS
+
+
+@click.command("preview")
+@click.option("--theme", required=True, help="A preset theme: a file name in themes/ without .json.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where the PNG files and index.html go.")
+@click.option("--locale", "locales", multiple=True, help="en_US and ru_RU when not given. Repeatable.")
+@click.option("--viewport", "viewports", multiple=True, callback=_viewport,
+              help="WIDTHxHEIGHT; 375x812 and 1280x800 when not given. Repeatable.")
+def preview_command(theme: str, out: Path, locales: tuple[str, ...], viewports) -> None:
+    """Screenshots of every page state of THEME and an index.html contact sheet; exits 1
+    on a console error, a failed request or text overflowing its box."""
+    from . import themes
+
+    logging.getLogger("checkout").addHandler(logging.NullHandler())  # the timeout card's warning is expected
+    if theme not in themes.presets():
+        raise click.BadParameter(f"unknown theme {theme!r}; presets: {', '.join(themes.presets())}",
+                                 param_hint="--theme")
+    for locale in locales:
+        if not re.fullmatch(r"[a-z]{2}_[A-Z]{2}", locale):
+            raise click.BadParameter(f"{locale!r} is not a locale like en_US", param_hint="--locale")
+    report = render(theme, out, locales or DEFAULT_LOCALES, viewports)
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    click.echo(report.summary)
+    if report.problems:
+        raise SystemExit(1)
