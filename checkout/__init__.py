@@ -17,7 +17,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .gateway import sandbox
     from .merchants import load_registry
     from .store import Store
-    from .views import api, demo, pay
+    from .views import api, demo, pay, widget
 
     app = Flask(__name__, instance_relative_config=True, static_folder=str(STATIC),
                 instance_path=str(ROOT / "instance"))
@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     app.register_blueprint(pay.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(widget.bp)
     if app.config["GATEWAY_URL"] == "sandbox":
         sandbox.init_ledger(app)
         app.register_blueprint(sandbox.bp, url_prefix="/sandbox")

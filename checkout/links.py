@@ -149,7 +149,8 @@ def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
             themes.resolve(theme, None)
             payload["theme"] = theme
     except themes.ThemeError as exc:
-        errors[exc.key if exc.key in ("page", "theme") else f"page.{exc.key}"] = exc.reason
+        for key, reason in exc.errors.items():
+            errors[key if key in ("page", "theme") else f"page.{key}"] = reason
     else:
         if page:
             payload["page"] = page
@@ -182,4 +183,41 @@ def link_for(token: str) -> str:
 def create_link(body, merchant: Merchant) -> str:
     """Validate ``body`` and return the checkout link (raises RequestError)."""
     payload = validate_checkout(body, merchant, current_app.config["TOKEN_LIMIT_AGE"])
+    return link_for(tokens.sign_checkout(payload))
+
+
+# -- APM links (POST /payments/link) ----------------------------------------------------
+APM_MODE = "apm"
+
+
+def validate_apm_link(body, merchant: Merchant, limit_age: int) -> dict:
+    """The seed's Link request: a checkout for the alternative payment method
+    ``data.paymentTypeId``. The payload is a checkout's with ``mode: "apm"`` and
+    ``paymentTypeId`` (an int; taken out of ``data``)."""
+    if not isinstance(body, dict):
+        raise RequestError({"body": "must be a JSON object"})
+    errors: dict[str, str] = {}
+    data = body.get("data")
+    type_id = data.get("paymentTypeId") if isinstance(data, dict) else None
+    if type_id is None:
+        errors["data.paymentTypeId"] = "is required"
+    elif isinstance(type_id, bool) or not isinstance(type_id, int) or not 0 < type_id < 2**31:
+        errors["data.paymentTypeId"] = "must be a positive integer"
+    rest = {k: v for k, v in body.items() if k != "mode"}
+    if isinstance(data, dict):
+        rest["data"] = {k: v for k, v in data.items() if k != "paymentTypeId"} or None
+    if body.get("mode", APM_MODE) != APM_MODE:
+        errors["mode"] = f"must be \"{APM_MODE}\""
+    try:
+        payload = validate_checkout({k: v for k, v in rest.items() if v is not None}, merchant, limit_age)
+    except RequestError as exc:
+        raise RequestError({**exc.errors, **errors}) from None
+    if errors:
+        raise RequestError(errors)
+    return {**payload, "mode": APM_MODE, "paymentTypeId": type_id}
+
+
+def create_apm_link(body, merchant: Merchant) -> str:
+    """Validate a Link request and return the checkout link (raises RequestError)."""
+    payload = validate_apm_link(body, merchant, current_app.config["TOKEN_LIMIT_AGE"])
     return link_for(tokens.sign_checkout(payload))

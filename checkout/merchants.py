@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 DEMO_PUBLIC_ID = "pbid_test"
 DEMO_SECRET = "test_secret"
+URL_KEYS = ("successUrl", "failureUrl", "pendingUrl", "cancelUrl")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,14 @@ class Merchant:
     #: Hosts the redirect URLs must be on; empty means any http(s) host.
     redirect_hosts: tuple[str, ...] = ()
     require_hmac: bool = False
+    #: ``widget.js`` may start a checkout from options the merchant's server did not sign
+    #: (the seed's ``publicId`` style), from a page on one of ``allowed_origins``.
+    allow_unsigned_widget: bool = False
+    #: ``/payments/redirect/<publicId>`` links are accepted without a ``signature``.
+    allow_unsigned_redirect: bool = False
+    #: Default successUrl / failureUrl / pendingUrl / cancelUrl for checkouts that do not
+    #: name their own (unsigned widget payments).
+    default_urls: dict = field(default_factory=dict, compare=False)
     #: Credentials this merchant has at the gateway (default: the same pair).
     gateway_public_id: str = ""
     gateway_secret: str = ""
@@ -61,6 +70,7 @@ DEMO_MERCHANT = Merchant(
     secret=DEMO_SECRET,
     name="Demo Store",
     allowed_origins=("http://localhost:*", "http://127.0.0.1:*"),
+    allow_unsigned_widget=True,
 )
 
 
@@ -84,7 +94,7 @@ class MerchantRegistry:
 
 def _merchant_from_json(item: dict) -> Merchant:
     known = {"publicId", "secret", "name", "allowedOrigins", "redirectHosts", "requireHmac",
-             "gatewayPublicId", "gatewaySecret"}
+             "gatewayPublicId", "gatewaySecret", "allowUnsignedWidget", "allowUnsignedRedirect", *URL_KEYS}
     try:
         return Merchant(
             public_id=str(item["publicId"]),
@@ -93,6 +103,9 @@ def _merchant_from_json(item: dict) -> Merchant:
             allowed_origins=tuple(item.get("allowedOrigins", ())),
             redirect_hosts=tuple(item.get("redirectHosts", ())),
             require_hmac=bool(item.get("requireHmac", False)),
+            allow_unsigned_widget=bool(item.get("allowUnsignedWidget", False)),
+            allow_unsigned_redirect=bool(item.get("allowUnsignedRedirect", False)),
+            default_urls={k: str(item[k]) for k in URL_KEYS if item.get(k)},
             gateway_public_id=str(item.get("gatewayPublicId", "")),
             gateway_secret=str(item.get("gatewaySecret", "")),
             extra={k: v for k, v in item.items() if k not in known},

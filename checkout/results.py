@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .signatures import content_hmac, hmac_matches
+from .querysign import query_matches, sign_query
 
 FIELDS = ("invoiceId", "transactionId", "status", "statusCode", "amount", "currency",
           "reasonCode", "reason", "ts")
@@ -20,7 +20,7 @@ def signed_params(result: dict, secret: str, now: float | None = None) -> dict[s
     """The result fields as strings (missing ones empty), ``ts`` and ``signature``."""
     params = {name: "" if result.get(name) is None else str(result[name]) for name in FIELDS}
     params["ts"] = str(int(now if now is not None else time.time()))
-    params["signature"] = content_hmac(urlencode(sorted(params.items())), secret)
+    params["signature"] = sign_query(params, secret)
     return params
 
 
@@ -35,7 +35,7 @@ def verify(query_string: str, secret: str, max_age: float | None = None) -> bool
     params = [(k, v) for k, v in pairs if k in FIELDS]
     if len(signature) != 1 or len({k for k, _ in params}) != len(params):
         return False
-    if not hmac_matches(urlencode(sorted(params)), secret, signature[0]):
+    if not query_matches(params, secret, signature[0]):
         return False
     if max_age is not None:
         ts = dict(params).get("ts", "")

@@ -35,6 +35,11 @@ def allow_framing(origins) -> None:
     g.frame_ancestors = list(origins)
 
 
+def allow_frame_src(*sources: str) -> None:
+    """Let this page frame these sources (CSP ``frame-src``; e.g. ``'self'``)."""
+    g.setdefault("frame_src", set()).update(sources)
+
+
 def no_store() -> None:
     g.no_store = True
 
@@ -42,12 +47,13 @@ def no_store() -> None:
 def content_security_policy() -> str:
     form_action = " ".join(["'self'", *sorted(g.get("form_action", ()))])
     ancestors = " ".join(g.get("frame_ancestors") or ()) or "'none'"
+    frame_src = " ".join(sorted(g.get("frame_src", ())))
     n = g.get("csp_nonce")
     script = f"'nonce-{n}'" if n else "'none'"
     style = f"'self' 'nonce-{n}'" if n else "'self'"
     return (f"default-src 'none'; script-src {script}; style-src {style}; img-src 'self' data:; "
             f"connect-src 'self'; base-uri 'none'; form-action {form_action}; "
-            f"frame-ancestors {ancestors}")
+            f"frame-ancestors {ancestors}" + (f"; frame-src {frame_src}" if frame_src else ""))
 
 
 def init_app(app: Flask) -> None:

@@ -1,15 +1,24 @@
-"""Sandbox mode only: a landing page that starts a test checkout as the demo merchant,
-and the pages its customers land on, showing the result and whether it verifies."""
+"""Sandbox mode only: the demo store a newcomer sees at ``/`` (one product, three ways to
+pay it: the full checkout page, an iframe, the widget), and the merchant-side pages and
+endpoints that show each result and whether its signature verifies."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+import secrets
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 
 from .. import results, security
 from ..links import RequestError, create_link, public_base
 from ..merchants import DEMO_PUBLIC_ID
 
 bp = Blueprint("demo", __name__)
+
+PRODUCT = {"name": "Blue stoneware mug", "amount": "18.50", "currency": "USD", "price": "$18.50",
+           "description": "Blue stoneware mug, 350 ml",
+           "blurb": "Wheel-thrown, glazed in deep cobalt, and just the right weight for the first "
+                    "coffee of the day. Dishwasher safe."}
+RESULT_KINDS = ("success", "failure", "pending", "cancel")
 
 
 def _demo_merchant():
@@ -19,29 +28,60 @@ def _demo_merchant():
     return merchant
 
 
+def _order(locale: str | None = None, **overrides) -> dict:
+    """A checkout request for the product, as the demo merchant's server would send it."""
+    base = public_base()
+    body = {"amount": PRODUCT["amount"], "currency": PRODUCT["currency"],
+            "description": PRODUCT["description"], "invoiceId": "demo-" + secrets.token_hex(4),
+            **{f"{kind}Url": base + url_for("demo.result", kind=kind) for kind in RESULT_KINDS},
+            "page": {"merchantTitle": "Demo Store"}, **overrides}
+    if locale in ("en_US", "ru_RU"):
+        body["locale"] = locale
+    return body
+
+
 @bp.get("/")
 def index():
     security.nonce()
-    return render_template("demo_index.html", title=_("Checkout sandbox"))
+    security.allow_frame_src("'self'")  # the iframe way frames our own checkout
+    return render_template("demo_index.html", title="Demo Store", product=PRODUCT,
+                           public_id=DEMO_PUBLIC_ID)
 
 
 @bp.get("/demo/pay")
 def pay():
-    """Create a checkout link for the demo merchant and open it."""
-    base = public_base()
-    body = {"amount": request.args.get("amount", "10.66"), "currency": request.args.get("currency", "USD"),
-            "description": request.args.get("description", "Payment for products"),
-            "locale": request.args.get("locale", "en_US"),
-            "successUrl": base + url_for("demo.result", kind="success"),
-            "failureUrl": base + url_for("demo.result", kind="failure"),
-            "pendingUrl": base + url_for("demo.result", kind="pending"),
-            "cancelUrl": base + url_for("demo.result", kind="cancel"),
-            "page": {"merchantTitle": "Demo Store"}}
+    """The full-page way: create a checkout link for the demo merchant and open it."""
+    overrides = {key: request.args[key] for key in ("amount", "currency", "description") if request.args.get(key)}
     try:
-        return redirect(create_link(body, _demo_merchant()), code=303)
+        return redirect(create_link(_order(request.args.get("locale"), **overrides), _demo_merchant()), code=303)
     except RequestError as exc:
         security.nonce()
-        return render_template("demo_index.html", title=_("Checkout sandbox"), error=exc.message), 400
+        security.allow_frame_src("'self'")
+        return render_template("demo_index.html", title="Demo Store", product=PRODUCT,
+                               public_id=DEMO_PUBLIC_ID, error=exc.message), 400
+
+
+@bp.post("/demo/link")
+def link():
+    """The iframe way: the demo merchant's server creates the link the page embeds."""
+    body = request.get_json(silent=True)
+    locale = body.get("locale") if isinstance(body, dict) else None
+    try:
+        return jsonify({"link": create_link(_order(locale), _demo_merchant())})
+    except RequestError as exc:
+        return jsonify({"error": exc.message}), 400
+
+
+@bp.post("/demo/verify")
+def verify():
+    """What a merchant's server does with a result that came by postMessage: check its
+    signature with the secret (the page cannot: it must never hold the secret)."""
+    fields = request.get_json(silent=True)
+    if not isinstance(fields, dict):
+        return jsonify({"verified": False, "error": "send the result's fields as a JSON object"}), 400
+    signed = {key: str(fields[key]) for key in (*results.FIELDS, "signature")
+              if key in fields and isinstance(fields[key], (str, int, float))}
+    return jsonify({"verified": results.verify(urlencode(signed), _demo_merchant().secret)})
 
 
 @bp.get("/demo/result/<kind>")

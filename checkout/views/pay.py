@@ -87,6 +87,9 @@ def load_context(token: str, allow_expired: bool = False) -> Ctx:
     security.no_store()
     g.embed_args = _embed_args(merchant)
     security.allow_framing([g.embed_args["origin"]] if g.embed_args else merchant.allowed_origins)
+    if payload.get("mode", "payment") != "payment":  # APM links (payments/link): pages to come
+        abort(_problem_page(_("This payment method is not available yet"),
+                            _("Ask the merchant for another way to pay."), 501))
     security.allow_form_action(*(payload.get(k) for k in ("successUrl", "failureUrl", "pendingUrl", "cancelUrl")),
                                gateway_origin())
     checkout = store().ensure(payload["cid"], merchant.public_id, payload.get("invoiceId"),
@@ -403,6 +406,19 @@ def three_ds(token: str):
     return apply_outcome(ctx, outcome, (st.AWAITING_3DS,))
 
 
+def _settled(ctx: Ctx) -> Response:
+    """Coming back to a checkout that is no longer in flight: a final outcome goes on
+    to the merchant; anything else shows where it stands."""
+    c = ctx.checkout
+    if c.state == st.COMPLETED:
+        return _to_merchant(ctx, "success")
+    if c.state == st.CANCELLED:
+        return _to_merchant(ctx, "cancel")
+    if c.state == st.DECLINED and c.declines >= current_app.config["MAX_DECLINES"]:
+        return _to_merchant(ctx, "failure")
+    return render_state(ctx)
+
+
 def _find_charge(ctx: Ctx, gateway) -> Outcome | None:
     """What the gateway knows of this checkout's latest charge: by transaction id, or
     (when the answer to the charge never came) by invoice."""
@@ -425,7 +441,7 @@ def back(token: str):
     c = ctx.checkout
     busy = c.state == st.PROCESSING and time.time() - c.updated_at < current_app.config["GATEWAY_TIMEOUT"] + 5
     if c.state not in IN_FLIGHT or busy:
-        return render_state(ctx)
+        return _settled(ctx)
     gateway = gateway_for(ctx.merchant)
     try:
         outcome = _find_charge(ctx, gateway)

@@ -1,0 +1,182 @@
+"""The merchant API against its own OpenAPI document (schemathesis, in-process over WSGI),
+and the API's promises by hand: APM links, Idempotency-Key replay and conflict, JSON
+errors for every failure."""
+from __future__ import annotations
+
+import atexit
+import base64
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import DEMO_AUTH, base_config, seed_request
+
+from checkout import create_app, tokens
+from checkout.signatures import content_hmac
+
+schemathesis = pytest.importorskip("schemathesis")
+from hypothesis import HealthCheck, settings  # noqa: E402
+from schemathesis import checks as st_checks  # noqa: E402
+
+BASIC = "Basic " + base64.b64encode(b"pbid_test:test_secret").decode()
+
+
+# schemathesis parametrizes at import time: the app gets its own temporary directory.
+_TMP = tempfile.mkdtemp(prefix="checkout-openapi-")
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
+schema = schemathesis.openapi.from_wsgi("/openapi.json", create_app(base_config(Path(_TMP))))
+
+
+@schema.parametrize()
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_schemathesis_finds_no_server_error(case):
+    """No 5xx; status codes, content types, headers and bodies as documented."""
+    case.call_and_validate(
+        headers={"Authorization": BASIC},
+        checks=[st_checks.not_a_server_error, st_checks.status_code_conformance,
+                st_checks.content_type_conformance, st_checks.response_headers_conformance,
+                st_checks.response_schema_conformance])
+
+
+def test_the_document_describes_the_api(client):
+    doc = client.get("/openapi.json").json
+    assert doc["openapi"].startswith("3.")
+    assert set(doc["paths"]) == {"/checkout/link", "/payments/link", "/payments/redirect/{publicId}"}
+    basic = doc["components"]["securitySchemes"]["basicAuth"]
+    assert (basic["type"], basic["scheme"]) == ("http", "basic")
+    headers = {p["name"] for p in doc["components"]["parameters"].values()}
+    assert headers == {"Content-HMAC", "Idempotency-Key"}
+    for path in ("/checkout/link", "/payments/link"):
+        assert {"200", "400", "401", "409", "415"} <= set(doc["paths"][path]["post"]["responses"])
+    assert doc["servers"] == [{"url": "http://localhost"}]
+
+
+# -- POST /payments/link ---------------------------------------------------------------------
+def link_request(**overrides) -> dict:
+    body = seed_request(**overrides)
+    body.pop("page", None)
+    body.setdefault("data", {})
+    return body
+
+
+def apm(client, body, auth=DEMO_AUTH, **kwargs):
+    return client.post("/payments/link", json=body, auth=auth, **kwargs)
+
+
+def test_payments_link_answers_like_checkout_link_with_an_apm_token(app, client):
+    body = link_request(data={"firstName": "John", "paymentTypeId": 1000})
+    response = apm(client, body)
+    assert response.status_code == 200, response.json
+    answer = response.json
+    assert (answer["success"], answer["message"], answer["model"]) == (True, None, {})
+    assert answer["link"]["method"] == "get" and "/c/" in answer["link"]["action"]
+    with app.app_context():
+        payload = tokens.load_checkout(answer["link"]["action"].rsplit("/c/", 1)[1])
+    assert payload["mode"] == "apm" and payload["paymentTypeId"] == 1000
+    assert payload["data"] == {"firstName": "John"}
+    assert (payload["amount"], payload["currency"]) == ("10.66", "USD")
+
+
+@pytest.mark.parametrize("data, problem", [
+    ({}, "is required"), ({"paymentTypeId": "1000"}, "must be a positive integer"),
+    ({"paymentTypeId": 0}, "must be a positive integer"), ({"paymentTypeId": True}, "must be a positive integer"),
+    ({"paymentTypeId": 1.5}, "must be a positive integer"), (None, "is required"),
+])
+def test_payments_link_needs_an_integer_payment_type(client, data, problem):
+    body = link_request()
+    body["data"] = data
+    response = apm(client, {k: v for k, v in body.items() if v is not None})
+    assert response.status_code == 400
+    assert response.json["errors"]["data.paymentTypeId"] == problem
+
+
+def test_payments_link_reports_every_field(client):
+    response = apm(client, link_request(amount=-1, successUrl="ftp://x", data={"paymentTypeId": "x"}))
+    assert response.status_code == 400
+    assert {"amount", "successUrl", "data.paymentTypeId"} <= set(response.json["errors"])
+
+
+def test_checkout_link_refuses_the_apm_mode(client):
+    response = client.post("/checkout/link", json=seed_request(mode="apm"), auth=DEMO_AUTH)
+    assert response.status_code == 400 and "mode" in response.json["errors"]
+
+
+# -- Idempotency-Key --------------------------------------------------------------------------
+@pytest.mark.parametrize("path, make", [("/checkout/link", seed_request),
+                                        ("/payments/link", lambda **kw: link_request(data={"paymentTypeId": 1}, **kw))])
+def test_idempotency_key_replay_and_conflict(client, path, make):
+    headers = {"Idempotency-Key": "order-77"}
+    first = client.post(path, json=make(), auth=DEMO_AUTH, headers=headers)
+    replay = client.post(path, json=make(), auth=DEMO_AUTH, headers=headers)
+    assert first.status_code == replay.status_code == 200
+    assert replay.json == first.json
+    # The same body with its keys in another order is the same request.
+    reordered = json.dumps(dict(reversed(list(make().items()))))
+    again = client.post(path, data=reordered, content_type="application/json", auth=DEMO_AUTH, headers=headers)
+    assert again.json == first.json
+    conflict = client.post(path, json=make(amount=11), auth=DEMO_AUTH, headers=headers)
+    assert conflict.status_code == 409
+    assert conflict.json["success"] is False and "Idempotency-Key" in conflict.json["errors"]
+    # Another merchant's key space is its own; a fresh key is a new link.
+    fresh = client.post(path, json=make(), auth=DEMO_AUTH, headers={"Idempotency-Key": "order-78"})
+    assert fresh.json["link"] != first.json["link"]
+
+
+def test_idempotency_key_is_scoped_to_the_endpoint(client):
+    headers = {"Idempotency-Key": "shared"}
+    assert client.post("/checkout/link", json=seed_request(), auth=DEMO_AUTH, headers=headers).status_code == 200
+    other = client.post("/payments/link", json=link_request(data={"paymentTypeId": 1}), auth=DEMO_AUTH,
+                        headers=headers)
+    assert other.status_code == 409
+
+
+@pytest.mark.parametrize("key", ["k" * 256, "caf\u00e9"])
+def test_bad_idempotency_keys(client, key):
+    response = client.post("/checkout/link", json=seed_request(), auth=DEMO_AUTH,
+                           headers={"Idempotency-Key": key.encode().decode("latin-1")})
+    assert response.status_code == 400 and "Idempotency-Key" in response.json["errors"]
+
+
+# -- JSON errors ------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/checkout/link", "/payments/link"])
+def test_errors_are_json(client, path):
+    not_json = client.post(path, data="amount=1", content_type="application/x-www-form-urlencoded", auth=DEMO_AUTH)
+    assert not_json.status_code == 415 and not_json.json["success"] is False
+    no_auth = client.post(path, json={})
+    assert no_auth.status_code == 401 and no_auth.json["success"] is False
+    bad_json = client.post(path, data="{", content_type="application/json", auth=DEMO_AUTH)
+    assert bad_json.status_code == 400 and bad_json.json["errors"] == {"body": "must be a JSON object"}
+    deep = client.post(path, data="[" * 50_000, content_type="application/json", auth=DEMO_AUTH)
+    assert deep.status_code == 400
+    huge = client.post(path, data=b"{" + b" " * 70_000 + b"}", content_type="application/json", auth=DEMO_AUTH)
+    assert huge.status_code == 413 and huge.json["success"] is False
+    wrong_method = client.get(path)
+    assert wrong_method.status_code == 405 and wrong_method.json["success"] is False
+    assert "POST" in wrong_method.headers["Allow"]
+
+
+def test_content_hmac_on_payments_link(tmp_path):
+    path = tmp_path / "merchants.json"
+    path.write_text(json.dumps([{"publicId": "pbid_shop", "secret": "shop_secret", "requireHmac": True}]))
+    client = create_app(base_config(tmp_path, MERCHANTS_FILE=str(path))).test_client()
+    body = json.dumps(link_request(data={"paymentTypeId": 1})).encode()
+    auth = ("pbid_shop", "shop_secret")
+    unsigned = client.post("/payments/link", data=body, content_type="application/json", auth=auth)
+    assert unsigned.status_code == 401 and "Content-HMAC" in unsigned.json["errors"]
+    signed = client.post("/payments/link", data=body, content_type="application/json", auth=auth,
+                         headers={"Content-HMAC": content_hmac(body, "shop_secret")})
+    assert signed.status_code == 200
+
+
+def test_an_unexpected_error_is_json_too(client, monkeypatch):
+    from checkout.views import api
+
+    def boom(body, merchant):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(api, "create_link", boom)
+    response = client.post("/checkout/link", json=seed_request(), auth=DEMO_AUTH)
+    assert response.status_code == 500
+    assert response.json == {"success": False, "message": "Internal error: nothing was created; try again"}
