@@ -39,10 +39,39 @@ class Outcome:
     redirect_url: str | None = None
     token: str | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+    crypto: CryptoQuote | None = None  # a crypto method's deposit address and exact amount
 
     @property
     def final(self) -> bool:
         return self.kind in ("completed", "declined")
+
+
+@dataclass(frozen=True)
+class CryptoQuote:
+    """Where and how much to pay for a crypto pay-in: the exact ``amount`` of ``asset``
+    (a decimal string) to send to ``address`` on ``network`` before ``expires_at``
+    (ISO 8601, UTC), after which the quoted rate no longer holds (the OMS seed's quote)."""
+
+    address: str
+    amount: str
+    asset: str
+    network: str | None
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    """One of a customer's saved cards: never more than the masked PAN."""
+
+    token: str
+    masked_pan: str
+    brand: str | None
+    expiry_month: int | None
+    expiry_year: int | None
+
+    @property
+    def last4(self) -> str:
+        return self.masked_pan[-4:]
 
 
 class Gateway(Protocol):
@@ -58,3 +87,25 @@ class Gateway(Protocol):
     def status(self, transaction_id: str) -> Outcome: ...
 
     def status_invoice(self, invoice_id: str) -> list[Outcome]: ...
+
+    def link(self, *, amount: str, currency: str, description: str, payment_type_id: int,
+             invoice_id: str | None = None, account_id: str | None = None, ip: str | None = None,
+             data: dict | None = None, success_url: str | None = None, failure_url: str | None = None,
+             pending_url: str | None = None, cancel_url: str | None = None,
+             locale: str | None = None) -> Outcome: ...
+
+    def payout_token(self, token: str, amount: str, currency: str, account_id: str,
+                     invoice_id: str | None = None) -> Outcome: ...
+
+    def payout_card(self, pan: str, name: str, amount: str, currency: str, invoice_id: str | None = None,
+                    data: dict | None = None) -> Outcome: ...
+
+    def apm_payout(self, amount: str, currency: str, invoice_id: str | None, data: dict, *,
+                   payment_type_id: int | None = None, account_id: str | None = None,
+                   name: str | None = None, description: str | None = None) -> Outcome: ...
+
+    def saved_cards(self, account_id: str) -> list[SavedCard]: ...
+
+    def charge_token(self, card_token: str, amount: str, currency: str, cvv: str | None = None, *,
+                     account_id: str | None = None, invoice_id: str | None = None, description: str = "",
+                     name: str | None = None, ip: str | None = None, data: dict | None = None) -> Outcome: ...

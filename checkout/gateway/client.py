@@ -6,15 +6,26 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+from dataclasses import replace
 from decimal import Decimal
 
 import httpx
 
 from ..signatures import content_hmac
-from .base import AWAITING_AUTHENTICATION, COMPLETED, CREATED, DECLINED, GatewayError, Outcome
+from .base import (
+    AWAITING_AUTHENTICATION,
+    COMPLETED,
+    CREATED,
+    DECLINED,
+    PAYOUT_COMPLETED,
+    CryptoQuote,
+    GatewayError,
+    Outcome,
+    SavedCard,
+)
 
 _KINDS = {COMPLETED: "completed", DECLINED: "declined", AWAITING_AUTHENTICATION: "pending",
-          CREATED: "pending"}
+          CREATED: "pending", PAYOUT_COMPLETED: "completed"}
 
 
 class ThreadedWSGITransport(httpx.WSGITransport):
@@ -40,6 +51,18 @@ def _amount(value) -> str | None:
     return format(Decimal(str(value)).normalize(), "f")
 
 
+def _crypto(model: dict) -> CryptoQuote | None:
+    """The crypto quote in a Link or Status model (``address``, ``cryptoAmount``,
+    ``asset``, ``network``, ``expiresAt``), when there is one."""
+    if not model.get("address"):
+        return None
+    if not (model.get("cryptoAmount") and model.get("asset") and model.get("expiresAt")):
+        raise GatewayError("a crypto answer without cryptoAmount, asset or expiresAt")
+    return CryptoQuote(address=str(model["address"]), amount=str(model["cryptoAmount"]),
+                       asset=str(model["asset"]), network=model.get("network"),
+                       expires_at=str(model["expiresAt"]))
+
+
 def outcome_from_model(model: dict, message: str | None = None) -> Outcome:
     code = model.get("statusCode")
     if not isinstance(code, int):
@@ -52,7 +75,7 @@ def outcome_from_model(model: dict, message: str | None = None) -> Outcome:
         reason=model.get("reason") or (message if code == DECLINED else None),
         reason_code=model.get("reasonCode"), message=message,
         amount=_amount(model.get("amount")), currency=model.get("currency"),
-        invoice_id=model.get("invoiceId"), token=model.get("token"), raw=model)
+        invoice_id=model.get("invoiceId"), token=model.get("token"), raw=model, crypto=_crypto(model))
 
 
 class OdeonPayClient:
@@ -147,3 +170,83 @@ class OdeonPayClient:
         if not isinstance(items, list):
             raise GatewayError("status/invoice answer without transactions")
         return [outcome_from_model(t) for t in items if isinstance(t, dict)]
+
+    # -- alternative payment methods, payouts, saved cards ---------------------------------
+    def link(self, *, amount: str, currency: str, description: str, payment_type_id: int,
+             invoice_id: str | None = None, account_id: str | None = None, ip: str | None = None,
+             data: dict | None = None, success_url: str | None = None, failure_url: str | None = None,
+             pending_url: str | None = None, cancel_url: str | None = None,
+             locale: str | None = None) -> Outcome:
+        """The seed's Link (``payments/link``): an APM payment by ``data.paymentTypeId``.
+        Usually ``pending`` with ``redirect_url`` (the answer's ``link.action``) where the
+        customer goes next; a crypto method's answer also carries ``crypto``; a method
+        that needs no page may already be ``completed`` or ``declined``."""
+        body = {
+            "amount": float(Decimal(amount)), "currency": currency, "description": description,
+            "invoiceId": invoice_id, "accountId": account_id, "successUrl": success_url,
+            "failureUrl": failure_url, "pendingUrl": pending_url, "cancelUrl": cancel_url,
+            "locale": locale, "ip": ip, "data": {**(data or {}), "paymentTypeId": int(payment_type_id)},
+        }
+        data = self.post("payments/link", {k: v for k, v in body.items() if v is not None})
+        outcome = self._payment_outcome(data)
+        if not isinstance(data.get("model"), dict) or not data["model"]:
+            return outcome  # refused before a transaction was made
+        link = data.get("link")
+        action = link.get("action") if isinstance(link, dict) else None
+        if not action and not outcome.final:
+            raise GatewayError("Link answer without link.action")
+        return replace(outcome, redirect_url=action or None)
+
+    def payout_token(self, token: str, amount: str, currency: str, account_id: str,
+                     invoice_id: str | None = None) -> Outcome:
+        """The seed's "Payout via token" (``payments/payout``) to the card behind ``token``."""
+        body = {"token": token, "amount": float(Decimal(amount)), "accountId": account_id,
+                "currency": currency, "invoiceId": invoice_id}
+        return self._payment_outcome(self.post("payments/payout", body))
+
+    def payout_card(self, pan: str, name: str, amount: str, currency: str, invoice_id: str | None = None,
+                    data: dict | None = None) -> Outcome:
+        """The seed's "Payout to card" (``payments/payout/card``)."""
+        body = {"pan": pan, "name": name, "amount": float(Decimal(amount)), "currency": currency,
+                "invoiceId": invoice_id, "data": data or {}}
+        return self._payment_outcome(self.post("payments/payout/card", body))
+
+    def apm_payout(self, amount: str, currency: str, invoice_id: str | None, data: dict, *,
+                   payment_type_id: int | None = None, account_id: str | None = None,
+                   name: str | None = None, description: str | None = None) -> Outcome:
+        """The seed's "APM Payout" (``payments/apm/payout``): the method is
+        ``data.paymentTypeId`` (or ``payment_type_id``); usually ``Created`` at first."""
+        data = dict(data or {})
+        if payment_type_id is not None:
+            data["paymentTypeId"] = int(payment_type_id)
+        body = {"amount": float(Decimal(amount)), "accountId": account_id, "currency": currency,
+                "description": description, "invoiceId": invoice_id, "name": name, "data": data}
+        return self._payment_outcome(self.post("payments/apm/payout", {k: v for k, v in body.items()
+                                                                        if v is not None}))
+
+    def saved_cards(self, account_id: str) -> list[SavedCard]:
+        """A customer's saved cards (``payments/customer/cards``; see the sandbox for why
+        this path): tokens made by approved card payments that carried ``accountId``."""
+        data = self.post("payments/customer/cards", {"accountId": account_id})
+        cards = data.get("cards")
+        if cards is None and data["success"] is False:
+            return []
+        if not isinstance(cards, list):
+            raise GatewayError("customer/cards answer without cards")
+        try:
+            return [SavedCard(token=str(c["token"]), masked_pan=str(c["maskedPan"]), brand=c.get("brand"),
+                              expiry_month=c.get("expiryMonth"), expiry_year=c.get("expiryYear"))
+                    for c in cards if isinstance(c, dict)]
+        except KeyError as exc:
+            raise GatewayError(f"a saved card without {exc}") from None
+
+    def charge_token(self, card_token: str, amount: str, currency: str, cvv: str | None = None, *,
+                     account_id: str | None = None, invoice_id: str | None = None, description: str = "",
+                     name: str | None = None, ip: str | None = None, data: dict | None = None) -> Outcome:
+        """Pay with a saved card (``payments/charge/token``, the recurring seed's
+        ``cardToken``); ``cvv`` when the merchant asks the customer for it again."""
+        body = {"cardToken": card_token, "amount": float(Decimal(amount)), "currency": currency,
+                "accountId": account_id, "invoiceId": invoice_id, "description": description,
+                "name": name, "ip": ip, "cvv": cvv, "data": data or {}}
+        return self._payment_outcome(self.post("payments/charge/token", {k: v for k, v in body.items()
+                                                                          if v is not None}))

@@ -1,5 +1,6 @@
-"""The embedded test gateway: the OdeonPay HTTP API, its test cards, an ACS page and a
-Redirect 3-D Secure page. A real implementation with its own ledger, not a mock.
+"""The embedded test gateway: the OdeonPay HTTP API, its test cards, an ACS page, a
+Redirect 3-D Secure page, APM pages, payouts and saved cards. A real implementation with
+its own ledger, not a mock.
 
 In sandbox mode the app mounts this blueprint under ``/sandbox`` and its client reaches
 it in-process; it also runs as its own server on another origin, as a real gateway is:
@@ -10,25 +11,80 @@ Advanced 3-DS; 4200000000000000 Redirect 3-DS; CVV 333 declines, any other appro
 passphrase ``4`` passes 3-D Secure. Trouble cards (ours, for the "gateway trouble"
 paths): 4000000000000408 is charged but answers too late (a timeout),
 4000000000000507 is charged but answers 502, 4000000000000606 is charged but answers
-with a body that is not JSON, 4000000000000705 answers 503 and charges nothing."""
+with a body that is not JSON, 4000000000000705 answers 503 and charges nothing.
+
+Alternative payment methods (``payments/link``, the method in ``data.paymentTypeId``,
+any row of :mod:`checkout.methods` that takes payments): the currency must be one the
+method takes and the method's fields must be valid (the same checks as the checkout's
+forms). The answer is ``Created`` with ``link.action`` = this sandbox's APM page
+``/apm/<reference>`` (``/sandbox/apm/...`` in-process), where the customer approves,
+declines or leaves the payment pending; the page then sends them to the request's
+``successUrl``, ``failureUrl`` or ``pendingUrl`` (the Link request's names). A payment
+left pending becomes ``Completed`` when its status is asked ``SANDBOX_PENDING_SECONDS``
+(default 5) after. APM Test Payment (type 1) settles at once, without the page, for the
+testing credentials the seed gives its test APMs: ``personId`` ``success@bank``
+(``Completed``, ``link.action`` = successUrl) and ``failure@bank`` (``Declined``,
+``link.action`` = failureUrl); any other personId goes to the page. Crypto methods (BTC
+10100 and the USDT rows) also answer a deposit ``address`` (Bitcoin testnet ``tb1...``,
+or a fresh 0x address for USDT: never send real funds), the exact ``cryptoAmount`` of
+the ``asset`` on its ``network`` at the sandbox's fixed rates (``RATES_USD``), and
+``expiresAt`` (ISO 8601 UTC, ``SANDBOX_QUOTE_SECONDS`` = 900 after: the OMS seed's
+quote window); the payment settles when its status is asked ``SANDBOX_PENDING_SECONDS``
+after, or from the APM page, and is ``Declined`` ("Quote expired") if neither happened
+before ``expiresAt``.
+
+Payouts: ``payments/payout`` (to the card behind a token), ``payments/payout/card`` and
+``payments/apm/payout``. Cards, per the seed's "Cards for Card Payout Operation tests":
+4242424242424242 ``PayoutCompleted``; 4111111111111111 ``Declined``; 4200000000000000
+``Created``, which (here, where no acquiring bank answers) becomes ``PayoutCompleted``
+``SANDBOX_PENDING_SECONDS`` later; any other valid card number ``PayoutCompleted``.
+APM Test Payout (type 2) by the seed's testing credentials: ``success@bank``
+``PayoutCompleted``, ``failure@bank`` ``Declined``, at once; every other payout method
+(and other personIds on type 2) is ``Created`` and becomes ``PayoutCompleted``
+``SANDBOX_PENDING_SECONDS`` later, as the seed says an APM payout is asynchronous.
+
+Saved cards: an approved card payment that carried ``accountId`` returns a token
+(``sbx-<transaction id>``), stored with the card's masked PAN, brand and expiry. The
+seed's recurring-payments document describes them on another API (``GET
+transaction/customer/{customerId}/cards``, ``cardToken`` on ``transaction/create``);
+here they follow OdeonPay's style instead — JSON POSTs with Basic auth and
+Content-HMAC: ``payments/customer/cards`` (``{"accountId"}`` -> ``{"success", "cards":
+[{token, maskedPan, brand, expiryMonth, expiryYear}]}``, one entry per card, its latest
+token) and ``payments/charge/token`` (``cardToken``, amount, currency, invoiceId,
+accountId, description, optional ``cvv``; answered like a card payment, no 3-D Secure:
+the customer already authenticated the card). A token charge is approved, except that a
+``cvv`` when sent must have the card's length (3 digits, 4 for Amex) and ``333``
+declines (Insufficient Funds), as for cards. ``accountId``, when sent, must be the
+token's; ``payments/payout`` always requires it (the seed marks it required).
+
+Status codes are the seed's dictionary; operation types its 1 Payment and 3 CardPayout,
+plus 4 ApmPayout (ours: the seed's dictionary has no APM payout). Reason codes other
+than 0, 5051 and 5206 are the sandbox's own: 5001 declined by the payer at the APM page,
+5002 payout declined, 5003 quote expired."""
 from __future__ import annotations
 
+import os
+import re
 import secrets
 import sqlite3
 import time
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
+from decimal import ROUND_UP, Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from babel.numbers import list_currencies
 from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import config as config_module
 from .. import i18n, security
+from .. import methods as apm
+from ..cards import card_brand, cvv_length, luhn_valid, mask_pan
 from ..merchants import load_registry
 from ..signatures import hmac_matches
 from ..sqlite import Database
-from .base import AWAITING_AUTHENTICATION, COMPLETED, DECLINED
+from .base import AWAITING_AUTHENTICATION, COMPLETED, CREATED, DECLINED, PAYOUT_COMPLETED
 
 bp = Blueprint("sandbox", __name__)
 
@@ -40,6 +96,25 @@ SLOW_CARD, BAD_GATEWAY_CARD, NOT_JSON_CARD, UNAVAILABLE_CARD = (
     "4000000000000408", "4000000000000507", "4000000000000606", "4000000000000705")
 INSUFFICIENT_FUNDS = (5051, "Insufficient Funds")
 AUTH_FAILED = (5206, "3-D Secure authentication failed")
+APPROVED = (0, "Approved")
+DECLINED_BY_PAYER = (5001, "Declined by the payer")
+PAYOUT_DECLINED = (5002, "Payout declined")
+QUOTE_EXPIRED = (5003, "Quote expired")
+TEST_SUCCESS, TEST_FAILURE = "success@bank", "failure@bank"
+PAYMENT, CARD_PAYOUT, APM_PAYOUT = 1, 3, 4
+OPERATIONS = {PAYMENT: "Payment", CARD_PAYOUT: "CardPayout", APM_PAYOUT: "ApmPayout"}
+#: Payout test cards (masked, as stored) -> the payout's status.
+PAYOUT_CARDS = {"424242******4242": PAYOUT_COMPLETED, "411111******1111": DECLINED,
+                "420000******0000": CREATED}
+#: The sandbox's fixed rates for crypto quotes: USD per unit (fictitious, stable).
+RATES_USD = {"BTC": Decimal("65000"), "USDT": Decimal("1"), "USD": Decimal("1"), "EUR": Decimal("1.08"),
+             "GBP": Decimal("1.27"), "CHF": Decimal("1.12"), "CAD": Decimal("0.73"), "AUD": Decimal("0.66"),
+             "JPY": Decimal("0.0067"), "RUB": Decimal("0.011"), "BRL": Decimal("0.18"),
+             "INR": Decimal("0.012"), "VND": Decimal("0.00004"), "THB": Decimal("0.028"),
+             "IDR": Decimal("0.000062"), "KRW": Decimal("0.00073"), "PKR": Decimal("0.0036"),
+             "PLN": Decimal("0.25"), "TRY": Decimal("0.031"), "KZT": Decimal("0.0021"),
+             "UAH": Decimal("0.024"), "GEL": Decimal("0.37")}
+ASSET_DECIMALS = {"BTC": 8, "USDT": 6}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transactions (
@@ -66,9 +141,38 @@ CREATE TABLE IF NOT EXISTS transactions (
 );
 CREATE INDEX IF NOT EXISTS transactions_invoice ON transactions (merchant, invoice_id);
 CREATE INDEX IF NOT EXISTS transactions_link ON transactions (link_reference);
+CREATE TABLE IF NOT EXISTS card_tokens (
+    token TEXT PRIMARY KEY,
+    merchant TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    transaction_id INTEGER NOT NULL,
+    masked_pan TEXT NOT NULL,
+    brand TEXT,
+    expiry_month INTEGER,
+    expiry_year INTEGER,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS card_tokens_account ON card_tokens (merchant, account_id);
 """
+#: Columns added to ``transactions`` after its first release: a ledger made before
+#: gains them on start (``ALTER TABLE ... ADD COLUMN``).
+COLUMNS = {
+    "operation": "INTEGER NOT NULL DEFAULT 1",  # PAYMENT, CARD_PAYOUT, APM_PAYOUT
+    "payment_type_id": "INTEGER",  # APM type id (pay-ins and APM payouts)
+    "person_id": "TEXT",
+    "pending_url": "TEXT",
+    "cancel_url": "TEXT",
+    "settle_to": "INTEGER",  # the status a Created transaction takes at due_at
+    "due_at": "REAL",
+    "card_token": "TEXT",  # the saved card a token charge or payout used
+    "address": "TEXT",  # crypto: deposit address, exact amount, asset, network, quote expiry
+    "crypto_amount": "TEXT",
+    "asset": "TEXT",
+    "network": "TEXT",
+    "expires_at": "REAL",
+}
 STATUS = {AWAITING_AUTHENTICATION: "AwaitingAuthentication", COMPLETED: "Completed",
-          DECLINED: "Declined"}
+          PAYOUT_COMPLETED: "PayoutCompleted", CREATED: "Created", DECLINED: "Declined"}
 
 
 class Ledger:
@@ -77,6 +181,14 @@ class Ledger:
     def __init__(self, path: str):
         self.path = path
         self.tx = Database(path, SCHEMA).tx
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.tx() as db:
+            have = {r["name"] for r in db.execute("PRAGMA table_info(transactions)")}
+            for name, kind in COLUMNS.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE transactions ADD COLUMN {name} {kind}")
 
     def insert(self, **row) -> int:
         row["created_at"] = time.time()
@@ -121,6 +233,49 @@ class Ledger:
             db.execute(f"UPDATE transactions SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
                        [*fields.values(), tid])
 
+    def advance(self, row: sqlite3.Row, now: float | None = None) -> sqlite3.Row:
+        """Status over time: a ``Created`` transaction takes ``settle_to`` once ``due_at``
+        has passed, or is declined when its quote expired first."""
+        if row["status_code"] != CREATED:
+            return row
+        now = time.time() if now is None else now
+        if row["due_at"] is not None and now >= row["due_at"]:
+            to = row["settle_to"] or COMPLETED
+            self.settle(row["id"], CREATED, to, APPROVED if to != DECLINED else DECLINED_BY_PAYER)
+        elif row["expires_at"] is not None and now >= row["expires_at"]:
+            self.settle(row["id"], CREATED, DECLINED, QUOTE_EXPIRED)
+        else:
+            return row
+        return self.find(id=row["id"])
+
+    # -- saved cards ----------------------------------------------------------------
+    def save_card(self, token: str, **row) -> None:
+        row["created_at"] = time.time()
+        with self.tx() as db:
+            db.execute(f"INSERT OR REPLACE INTO card_tokens (token, {', '.join(row)}) VALUES "
+                       f"(?, {', '.join('?' * len(row))})", [token, *row.values()])
+
+    _CARDS = ("SELECT c.*, t.name AS holder FROM card_tokens c JOIN transactions t ON t.id = c.transaction_id"
+              f" WHERE t.status_code = {COMPLETED} AND c.merchant = ?")
+
+    def card(self, merchant: str, token: str) -> sqlite3.Row | None:
+        """A usable saved card: its payment was approved."""
+        with self.tx() as db:
+            return db.execute(self._CARDS + " AND c.token = ?", (merchant, token)).fetchone()
+
+    def cards(self, merchant: str, account_id: str) -> list[sqlite3.Row]:
+        """A customer's saved cards, one per card (its latest token), newest first."""
+        with self.tx() as db:
+            rows = db.execute(self._CARDS + " AND c.account_id = ? ORDER BY c.created_at DESC, c.token DESC",
+                              (merchant, account_id)).fetchall()
+        seen, out = set(), []
+        for r in rows:
+            key = (r["masked_pan"], r["expiry_month"], r["expiry_year"])
+            if key not in seen:
+                seen.add(key)
+                out.append(r)
+        return out
+
 
 def ledger() -> Ledger:
     return current_app.extensions["sandbox.ledger"]
@@ -128,15 +283,27 @@ def ledger() -> Ledger:
 
 def _model(row: sqlite3.Row) -> dict:
     amount = Decimal(row["amount"])
-    return {
+    card_payment = row["operation"] == PAYMENT and row["masked_pan"] and row["account_id"]
+    model = {
         "transactionId": row["id"], "amount": float(amount), "currency": row["currency"],
         "invoiceId": row["invoice_id"], "accountId": row["account_id"],
         "description": row["description"], "name": row["name"],
-        "token": f"sbx-{row['id']:06d}" if row["status_code"] == COMPLETED and row["account_id"] else None,
+        "token": (row["card_token"] or f"sbx-{row['id']:06d}")
+        if card_payment and row["status_code"] == COMPLETED else None,
         "statusCode": row["status_code"], "status": STATUS[row["status_code"]],
         "reasonCode": row["reason_code"], "reason": row["reason"],
-        "operationTypeCode": 1, "operationType": "Payment",
+        "operationTypeCode": row["operation"], "operationType": OPERATIONS[row["operation"]],
     }
+    if row["payment_type_id"] is not None:
+        model["paymentTypeId"] = row["payment_type_id"]
+    if row["address"]:
+        model.update(address=row["address"], cryptoAmount=row["crypto_amount"], asset=row["asset"],
+                     network=row["network"], expiresAt=_iso(row["expires_at"]))
+    return model
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _fail(message: str, status: int = 400):
@@ -218,6 +385,7 @@ def charge_card():
     if scheme == "none":
         code, reason = (COMPLETED, (0, "Approved")) if approve else (DECLINED, INSUFFICIENT_FUNDS)
         tid = ledger().insert(**row, status_code=code, reason_code=reason[0], reason=reason[1])
+        _save_card(merchant, tid, row, pan, card)
         trouble = _trouble(pan)
         if trouble:
             return trouble
@@ -226,6 +394,7 @@ def charge_card():
     if scheme == "advanced":
         pa_req = secrets.token_urlsafe(48)
         tid = ledger().insert(**row, status_code=AWAITING_AUTHENTICATION, pa_req=pa_req)
+        _save_card(merchant, tid, row, pan, card)
         return jsonify({"success": False, "message": "Requires 3DS authentication", "threeDsModel": {
             "transactionId": tid, "method": "post", "paReq": pa_req,
             "acsUrl": url_for("sandbox.acs", _external=True),
@@ -234,10 +403,28 @@ def charge_card():
     tid = ledger().insert(**row, status_code=AWAITING_AUTHENTICATION, link_reference=reference,
                           success_url=body.get("successRedirectUrl"),
                           failure_url=body.get("failureRedirectUrl"))
+    _save_card(merchant, tid, row, pan, card)
     return jsonify({"success": False, "message": "Requires 3DS authentication", "threeDsRedirectModel": {
         "url": url_for("sandbox.redirect_3ds", link_reference=reference, _external=True),
         "transactionId": tid, "statusCode": AWAITING_AUTHENTICATION,
         "status": STATUS[AWAITING_AUTHENTICATION]}})
+
+
+def _save_card(merchant: str, tid: int, row: dict, pan: str, card: dict) -> None:
+    """Keep the card behind the token a payment with ``accountId`` returns once approved
+    (masked PAN, brand, expiry: never the number or the CVV)."""
+    if not row["account_id"]:
+        return
+
+    def number(value):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
+
+    ledger().save_card(f"sbx-{tid:06d}", merchant=merchant, account_id=str(row["account_id"]),
+                       transaction_id=tid, masked_pan=row["masked_pan"], brand=card_brand(pan),
+                       expiry_month=number(card.get("expiryMonth")), expiry_year=number(card.get("expiryYear")))
 
 
 def _finish_3ds(row: sqlite3.Row, passed: bool) -> None:
@@ -276,7 +463,7 @@ def status():
     row = ledger().get(merchant, id=_body().get("transactionId"))
     if row is None:
         return _fail("Transaction not found")
-    return jsonify({"success": True, "message": None, "model": _model(row)})
+    return jsonify({"success": True, "message": None, "model": _model(ledger().advance(row))})
 
 
 @bp.post("/payments/status/invoice")
@@ -286,7 +473,261 @@ def status_invoice():
     if not invoice:
         return _fail("invoiceId is required")
     rows = ledger().for_invoice(merchant, str(invoice))
-    return jsonify({"success": True, "message": None, "transactions": [_model(r) for r in rows]})
+    return jsonify({"success": True, "message": None,
+                    "transactions": [_model(ledger().advance(r)) for r in rows]})
+
+
+# -- alternative payment methods, payouts, saved cards ------------------------------------
+_CURRENCY = re.compile(r"^[A-Z]{3,5}$")
+
+
+def _setting(name: str, default: float) -> float:
+    value = current_app.config.get(name)
+    return float(default if value in (None, "") else value)
+
+
+def _money(body: dict) -> tuple[Decimal, str]:
+    """The request's amount and currency; aborts with the gateway's message if invalid."""
+    try:
+        amount = Decimal(str(body.get("amount")))
+        if amount <= 0 or not amount.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        abort(_fail("Invalid Amount value"))
+    currency = str(body.get("currency") or "").upper()
+    if not _CURRENCY.match(currency):
+        abort(_fail("Invalid Currency value"))
+    return amount, currency
+
+
+def _method(data: dict, payout: bool) -> apm.Method:
+    """The APM of ``data.paymentTypeId``, checked for the direction and its fields."""
+    m = apm.method(data.get("paymentTypeId"))
+    if m is None:
+        abort(_fail("Invalid paymentTypeId"))
+    if not (m.payout if payout else m.payin):
+        abort(_fail(f"The method {m.type_id} does not support {'payouts' if payout else 'payments'}"))
+    return m
+
+
+def _check_fields(m: apm.Method, currency: str, values: dict, payout: bool) -> None:
+    if m.currencies and currency not in m.currencies:
+        abort(_fail(f"Currency {currency} is not available for the method {m.type_id}"))
+    errors = apm.validate_fields(m, values, payout=payout)
+    if errors:
+        response = jsonify({"success": False, "message": "Invalid data: " + ", ".join(errors),
+                            "errors": {k: str(v) for k, v in errors.items()}})
+        response.status_code = 400
+        abort(response)
+
+
+def _data(body: dict) -> dict:
+    data = body.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _bech32_polymod(values: list[int]) -> int:
+    generator = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    for value in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ value
+        for i in range(5):
+            chk ^= generator[i] if (top >> i) & 1 else 0
+    return chk
+
+
+def _testnet_address() -> str:
+    """A fresh Bitcoin testnet P2WPKH address (BIP 173 bech32, checksum included)."""
+    program, acc, bits, data = secrets.token_bytes(20), 0, 0, [0]  # witness version 0
+    for byte in program:
+        acc, bits = (acc << 8) | byte, bits + 8
+        while bits >= 5:
+            bits -= 5
+            data.append((acc >> bits) & 31)
+    if bits:
+        data.append((acc << (5 - bits)) & 31)
+    hrp = "tb"
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    polymod = _bech32_polymod(expanded + data + [0] * 6) ^ 1
+    checksum = [(polymod >> 5 * (5 - i)) & 31 for i in range(6)]
+    return hrp + "1" + "".join(_BECH32[d] for d in data + checksum)
+
+
+def _quote(m: apm.Method, amount: Decimal, currency: str) -> dict:
+    """Deposit address, exact amount and quote expiry for a crypto pay-in."""
+    asset = m.asset
+    if currency == asset:
+        crypto = amount
+    elif currency in RATES_USD:
+        crypto = amount * RATES_USD[currency] / RATES_USD[asset]
+    else:
+        abort(_fail(f"No quote for {currency} in {asset}"))
+    crypto = crypto.quantize(Decimal(1).scaleb(-ASSET_DECIMALS[asset]), rounding=ROUND_UP)
+    address = _testnet_address() if asset == "BTC" else "0x" + secrets.token_hex(20)
+    now = time.time()
+    return dict(address=address, crypto_amount=format(crypto, "f"), asset=asset, network=m.network,
+                expires_at=now + _setting("SANDBOX_QUOTE_SECONDS", 900),
+                due_at=now + _setting("SANDBOX_PENDING_SECONDS", 5), settle_to=COMPLETED)
+
+
+@bp.post("/payments/link")
+def link():
+    """The seed's Link: an APM payment, answered with the page the customer goes to."""
+    merchant = _merchant()
+    body = _body()
+    amount, currency = _money(body)
+    data = _data(body)
+    m = _method(data, payout=False)
+    _check_fields(m, currency, {**data, "name": body.get("name")}, payout=False)
+    person = _text(data.get("personId"))
+    row = dict(merchant=merchant, amount=str(amount), currency=currency, invoice_id=_text(body.get("invoiceId")),
+               account_id=_text(body.get("accountId")), name=str(body.get("name") or ""),
+               description=str(body.get("description") or ""), approve=1, scheme="apm",
+               operation=PAYMENT, payment_type_id=m.type_id, person_id=person,
+               success_url=_text(body.get("successUrl")), failure_url=_text(body.get("failureUrl")),
+               pending_url=_text(body.get("pendingUrl")), cancel_url=_text(body.get("cancelUrl")))
+    if m.test and person in (TEST_SUCCESS, TEST_FAILURE):
+        code, reason = (COMPLETED, APPROVED) if person == TEST_SUCCESS else (DECLINED, DECLINED_BY_PAYER)
+        tid = ledger().insert(**row, status_code=code, reason_code=reason[0], reason=reason[1])
+        target = row["success_url"] if code == COMPLETED else row["failure_url"]
+        action = target if _http_url(target) else None
+    else:
+        if apm.is_crypto(m):
+            row.update(_quote(m, amount, currency))
+        reference = secrets.token_hex(16)
+        tid = ledger().insert(**row, status_code=CREATED, reason_code=APPROVED[0], reason=APPROVED[1],
+                              link_reference=reference)
+        action = url_for("sandbox.apm_page", reference=reference, _external=True)
+    model = _model(ledger().find(id=tid))
+    ok = model["statusCode"] != DECLINED
+    answer = {"success": ok, "message": None if ok else model["reason"], "model": model}
+    if action:
+        answer["link"] = {"method": "get", "action": action}
+    return jsonify(answer)
+
+
+def _payout_card_fate(masked_pan: str) -> tuple[int, tuple[int, str]]:
+    code = PAYOUT_CARDS.get(masked_pan, PAYOUT_COMPLETED)
+    return code, PAYOUT_DECLINED if code == DECLINED else APPROVED
+
+
+def _insert_payout(row: dict, code: int, reason: tuple[int, str]):
+    if code == CREATED:  # processed later: status over time
+        row.update(due_at=time.time() + _setting("SANDBOX_PENDING_SECONDS", 5), settle_to=PAYOUT_COMPLETED)
+    tid = ledger().insert(**row, approve=int(code != DECLINED), status_code=code,
+                          reason_code=reason[0], reason=reason[1])
+    model = _model(ledger().find(id=tid))
+    ok = code != DECLINED
+    return jsonify({"success": ok, "message": None if ok else reason[1], "model": model})
+
+
+@bp.post("/payments/payout")
+def payout_token():
+    """The seed's "Payout via token": to the card behind a token of this customer."""
+    merchant = _merchant()
+    body = _body()
+    amount, currency = _money(body)
+    account = _text(body.get("accountId"))
+    if not account:
+        return _fail("accountId is required")
+    card = ledger().card(merchant, str(body.get("token") or ""))
+    if card is None or card["account_id"] != account:
+        return _fail("Invalid token")
+    code, reason = _payout_card_fate(card["masked_pan"])
+    return _insert_payout(dict(
+        merchant=merchant, amount=str(amount), currency=currency, invoice_id=_text(body.get("invoiceId")),
+        account_id=account, name=card["holder"] or "", description="", masked_pan=card["masked_pan"],
+        scheme="payout", operation=CARD_PAYOUT, card_token=card["token"]), code, reason)
+
+
+@bp.post("/payments/payout/card")
+def payout_card():
+    """The seed's "Payout to card"."""
+    merchant = _merchant()
+    body = _body()
+    amount, currency = _money(body)
+    pan = "".join(ch for ch in str(body.get("pan") or "") if ch.isdigit())
+    if not 12 <= len(pan) <= 19 or not luhn_valid(pan):
+        return _fail("Invalid card data")
+    name = str(body.get("name") or "").strip()
+    if not name:
+        return _fail("Invalid name")
+    masked = mask_pan(pan)
+    code, reason = _payout_card_fate(masked)
+    return _insert_payout(dict(
+        merchant=merchant, amount=str(amount), currency=currency, invoice_id=_text(body.get("invoiceId")),
+        account_id=_text(body.get("accountId")), name=name, description="", masked_pan=masked,
+        scheme="payout", operation=CARD_PAYOUT), code, reason)
+
+
+@bp.post("/payments/apm/payout")
+def apm_payout():
+    """The seed's "APM Payout": asynchronous, ``Created`` first (but type 2's testing
+    credentials, which answer at once)."""
+    merchant = _merchant()
+    body = _body()
+    amount, currency = _money(body)
+    data = _data(body)
+    m = _method(data, payout=True)
+    _check_fields(m, currency, {**data, "name": body.get("name")}, payout=True)
+    person = _text(data.get("personId"))
+    if m.test and person == TEST_SUCCESS:
+        code, reason = PAYOUT_COMPLETED, APPROVED
+    elif m.test and person == TEST_FAILURE:
+        code, reason = DECLINED, PAYOUT_DECLINED
+    else:
+        code, reason = CREATED, APPROVED
+    return _insert_payout(dict(
+        merchant=merchant, amount=str(amount), currency=currency, invoice_id=_text(body.get("invoiceId")),
+        account_id=_text(body.get("accountId")), name=str(body.get("name") or ""),
+        description=str(body.get("description") or ""), scheme="payout", operation=APM_PAYOUT,
+        payment_type_id=m.type_id, person_id=person), code, reason)
+
+
+@bp.post("/payments/customer/cards")
+def customer_cards():
+    """A customer's saved cards (ours; see the module docstring)."""
+    merchant = _merchant()
+    account = _text(_body().get("accountId"))
+    if not account:
+        return _fail("accountId is required")
+    cards = [{"token": c["token"], "maskedPan": c["masked_pan"], "brand": c["brand"],
+              "expiryMonth": c["expiry_month"], "expiryYear": c["expiry_year"]}
+             for c in ledger().cards(merchant, account)]
+    return jsonify({"success": True, "message": None, "cards": cards})
+
+
+@bp.post("/payments/charge/token")
+def charge_token():
+    """Pay with a saved card (ours; see the module docstring)."""
+    merchant = _merchant()
+    body = _body()
+    amount, currency = _money(body)
+    card = ledger().card(merchant, str(body.get("cardToken") or ""))
+    account = _text(body.get("accountId"))
+    if card is None or (account and card["account_id"] != account):
+        return _fail("Invalid token")
+    cvv = body.get("cvv")
+    if cvv is not None and not (str(cvv).isdigit() and len(str(cvv)) == cvv_length(card["brand"])):
+        return _fail("Invalid card data")
+    approve = str(cvv) != DECLINE_CVV
+    code, reason = (COMPLETED, APPROVED) if approve else (DECLINED, INSUFFICIENT_FUNDS)
+    tid = ledger().insert(
+        merchant=merchant, amount=str(amount), currency=currency, invoice_id=_text(body.get("invoiceId")),
+        account_id=card["account_id"], name=str(body.get("name") or card["holder"] or ""),
+        description=str(body.get("description") or ""), masked_pan=card["masked_pan"], approve=int(approve),
+        scheme="token", operation=PAYMENT, card_token=card["token"], status_code=code,
+        reason_code=reason[0], reason=reason[1])
+    model = _model(ledger().find(id=tid))
+    return jsonify({"success": approve, "message": None if approve else reason[1], "model": model})
 
 
 # -- browser-facing pages --------------------------------------------------------------
@@ -329,7 +770,7 @@ def acs_submit():
 def redirect_3ds():
     """Redirect 3-D Secure: the customer is sent here, then back to the merchant's URL."""
     reference = request.values.get("link_reference", "")
-    row = ledger().find(link_reference=reference) if reference else None
+    row = ledger().find(link_reference=reference, scheme="redirect") if reference else None
     if row is None:
         return render_template("sandbox/message.html", title=_("3-D Secure"),
                                message=_("This 3-D Secure request is not valid.")), 400
@@ -347,6 +788,50 @@ def redirect_3ds():
     return redirect(target, code=303)
 
 
+def _amount_text(amount: str, currency: str) -> str:
+    if currency in list_currencies():
+        return i18n.format_amount(amount, currency)
+    return f"{Decimal(amount).normalize():f} {currency}"
+
+
+@bp.route("/apm/<reference>", methods=["GET", "POST"])
+def apm_page(reference: str):
+    """The payment method's page: the customer approves, declines or leaves it pending,
+    then goes to the merchant's success, failure or pending URL."""
+    row = ledger().find(link_reference=reference, scheme="apm") if reference else None
+    if row is None:
+        return render_template("sandbox/message.html", title=_("Payment method"),
+                               message=_("This payment request is not valid.")), 404
+    row = ledger().advance(row)
+    m = apm.method(row["payment_type_id"])
+    _page_setup(row["success_url"], row["failure_url"], row["pending_url"])
+    if request.method == "POST" and row["status_code"] == CREATED:
+        decision = request.form.get("decision")
+        if decision == "approve":
+            ledger().settle(row["id"], CREATED, COMPLETED, APPROVED)
+        elif decision == "decline":
+            ledger().settle(row["id"], CREATED, DECLINED, DECLINED_BY_PAYER)
+        elif decision == "pending":
+            if row["due_at"] is None:
+                ledger().update(row["id"], due_at=time.time() + _setting("SANDBOX_PENDING_SECONDS", 5),
+                                settle_to=COMPLETED)
+        else:
+            abort(400)
+        row = ledger().find(id=row["id"])
+    if request.method == "POST":
+        target = {COMPLETED: row["success_url"], DECLINED: row["failure_url"]}.get(
+            row["status_code"], row["pending_url"])
+        if _http_url(target):
+            return redirect(target, code=303)
+    final = row["status_code"] != CREATED
+    return render_template(
+        "sandbox/apm.html", row=row, method=m, final=final, status=STATUS[row["status_code"]],
+        amount=_amount_text(row["amount"], row["currency"]),
+        pending_after=int(_setting("SANDBOX_PENDING_SECONDS", 5)),
+        expires=_iso(row["expires_at"]) if row["expires_at"] else None,
+        action=url_for("sandbox.apm_page", reference=reference))
+
+
 def _http_url(url: str | None) -> bool:
     parts = urlsplit(url or "")
     return parts.scheme in ("http", "https") and bool(parts.netloc)
@@ -354,6 +839,9 @@ def _http_url(url: str | None) -> bool:
 
 def init_ledger(app: Flask) -> None:
     path = app.config.get("SANDBOX_DATABASE") or str(Path(app.instance_path) / "sandbox.sqlite3")
+    for key, default in (("SANDBOX_PENDING_SECONDS", 5.0), ("SANDBOX_QUOTE_SECONDS", 900.0)):
+        if app.config.get(key) in (None, ""):
+            app.config[key] = float(os.environ.get(f"CHECKOUT_{key}") or default)
     app.extensions["sandbox.ledger"] = Ledger(path)
 
 
