@@ -65,9 +65,10 @@ def _problem_page(title: str, message: str, status: int) -> Response:
     return Response(render_template("message.html", title=title, message=message), status)
 
 
-def load_context(token: str, allow_expired: bool = False) -> Ctx:
+def load_context(token: str, allow_expired: bool = False, modes: tuple[str, ...] = ("payment",)) -> Ctx:
     """Verify the token and set up the page: locale, framing, form targets, store row.
-    A bad or expired token ends the request with a page that says so."""
+    A bad or expired token, or one of another ``mode`` than these pages serve, ends
+    the request with a page that says so."""
     g.locale = None
     try:
         payload = tokens.load_checkout(token, allow_expired=allow_expired)
@@ -87,7 +88,7 @@ def load_context(token: str, allow_expired: bool = False) -> Ctx:
     security.no_store()
     g.embed_args = _embed_args(merchant)
     security.allow_framing([g.embed_args["origin"]] if g.embed_args else merchant.allowed_origins)
-    if payload.get("mode", "payment") != "payment":  # APM links (payments/link): pages to come
+    if payload.get("mode", "payment") not in modes:
         abort(_problem_page(_("This payment method is not available yet"),
                             _("Ask the merchant for another way to pay."), 501))
     security.allow_form_action(*(payload.get(k) for k in ("successUrl", "failureUrl", "pendingUrl", "cancelUrl")),
