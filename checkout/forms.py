@@ -46,6 +46,21 @@ class CheckoutForm(FlaskForm):
         csrf_field_name = "csrf_token"
 
 
+class MethodForm(CheckoutForm):
+    """An alternative payment method chosen on the payment page; its own fields are
+    checked by :func:`checkout.methods.validate_fields`."""
+
+    paymentTypeId = StringField(_l("Payment method"), validators=[InputRequired(_l("Choose a payment method."))])
+
+
+class SavedCardForm(CheckoutForm):
+    """Pay with a card the gateway saved for this customer (a token); the CVV again
+    only when the merchant asks for it."""
+
+    card = StringField(_l("Saved card"), validators=[InputRequired(_l("Choose a saved card."))])
+    saved_cvv = StringField(_l("Security code"))
+
+
 class CardForm(CheckoutForm):
     """Cardholder name, number, expiry (one ``MM / YY`` field) and CVV. The number and
     CVV are never echoed back into a page."""

@@ -33,6 +33,10 @@ class Merchant:
     #: Default successUrl / failureUrl / pendingUrl / cancelUrl for checkouts that do not
     #: name their own (unsigned widget payments).
     default_urls: dict = field(default_factory=dict, compare=False)
+    #: Ask the customer for the CVV again when paying with a saved card.
+    saved_card_cvv: bool = False
+    #: The cashier may offer withdrawals (payouts) to this merchant's customers.
+    allow_payouts: bool = False
     #: Credentials this merchant has at the gateway (default: the same pair).
     gateway_public_id: str = ""
     gateway_secret: str = ""
@@ -71,6 +75,7 @@ DEMO_MERCHANT = Merchant(
     name="Demo Store",
     allowed_origins=("http://localhost:*", "http://127.0.0.1:*"),
     allow_unsigned_widget=True,
+    allow_payouts=True,
 )
 
 
@@ -94,7 +99,8 @@ class MerchantRegistry:
 
 def _merchant_from_json(item: dict) -> Merchant:
     known = {"publicId", "secret", "name", "allowedOrigins", "redirectHosts", "requireHmac",
-             "gatewayPublicId", "gatewaySecret", "allowUnsignedWidget", "allowUnsignedRedirect", *URL_KEYS}
+             "gatewayPublicId", "gatewaySecret", "allowUnsignedWidget", "allowUnsignedRedirect",
+             "savedCardCvv", "allowPayouts", *URL_KEYS}
     try:
         return Merchant(
             public_id=str(item["publicId"]),
@@ -106,6 +112,8 @@ def _merchant_from_json(item: dict) -> Merchant:
             allow_unsigned_widget=bool(item.get("allowUnsignedWidget", False)),
             allow_unsigned_redirect=bool(item.get("allowUnsignedRedirect", False)),
             default_urls={k: str(item[k]) for k in URL_KEYS if item.get(k)},
+            saved_card_cvv=bool(item.get("savedCardCvv", False)),
+            allow_payouts=bool(item.get("allowPayouts", False)),
             gateway_public_id=str(item.get("gatewayPublicId", "")),
             gateway_secret=str(item.get("gatewaySecret", "")),
             extra={k: v for k, v in item.items() if k not in known},

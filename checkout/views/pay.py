@@ -19,9 +19,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from .. import cards, results, security, themes, tokens
+from .. import cards, methods, results, security, themes, tokens
 from .. import store as st
-from ..forms import CardForm, card_form_class, countries, extra_data, prefill
+from ..forms import CardForm, MethodForm, SavedCardForm, card_form_class, countries, country_code, extra_data, prefill
 from ..gateway import GatewayError, Outcome, gateway_for, gateway_origin
 from ..gateway.base import STATUS_NAMES
 from ..links import public_base
@@ -178,7 +178,7 @@ def _theme(ctx: Ctx) -> themes.Theme:
 
 
 def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = None,
-                  status: int = 200) -> Response:
+                  status: int = 200, saved_form: SavedCardForm | None = None) -> Response:
     theme = _theme(ctx)
     form = form or card_form(ctx, theme, formdata=None)
     c = ctx.checkout
@@ -187,10 +187,42 @@ def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = N
         notice = _("Your card was declined: %(reason)s.", reason=decline_reason(c.reason_code, c.reason))
     return Response(render_template(
         "pay.html", ctx=ctx, p=ctx.payload, theme=theme, form=form, notice=notice,
+        methods=offered_methods(ctx), method_form=MethodForm(formdata=None, meta={"csrf_context": f"{ctx.id}:apm"}),
+        saved=saved_cards(ctx),
+        saved_form=saved_form or SavedCardForm(formdata=None, meta={"csrf_context": f"{ctx.id}:saved"}),
+        saved_cvv=ctx.merchant.saved_card_cvv,
         countries=countries() if {"billing_address", "shipping_address"} & set(theme.get("fields", ())) else (),
         declines_left=declines_left if c.declines else None,
         cancel_url=pay_url("pay.cancel", ctx) if ctx.payload.get("cancelUrl") or g.embed_args else None,
     ), status)
+
+
+def saved_cards(ctx: Ctx) -> list:
+    """The customer's saved cards (by the checkout's accountId), or none when the gateway
+    cannot say right now: the page still works with a new card."""
+    account = ctx.payload.get("accountId")
+    if not account:
+        return []
+    if "saved_cards" not in g:
+        gateway = gateway_for(ctx.merchant)
+        try:
+            g.saved_cards = gateway.saved_cards(account)
+        except GatewayError as exc:
+            log.info("checkout %s: saved cards unavailable (%s)", ctx.id, exc)
+            g.saved_cards = []
+        finally:
+            gateway.close()
+    return g.saved_cards
+
+
+def offered_methods(ctx: Ctx) -> list[methods.Method]:
+    """The alternative methods that fit this checkout's currency and the customer's
+    country (``data.countryCode``, else the currency's), crypto aside (direct links and
+    the cashier show those). Test methods only in sandbox mode."""
+    country = country_code((ctx.payload.get("data") or {}).get("countryCode")) or None
+    return [m for m in methods.for_checkout(ctx.payload["currency"], country,
+                                           include_test=current_app.config["MODE"] == "sandbox")
+            if not methods.is_crypto(m)]
 
 
 def card_form(ctx: Ctx, theme: themes.Theme, **kwargs) -> CardForm:
@@ -385,6 +417,96 @@ def card(token: str):
         gateway.close()
         form.forget_card_data()
     return apply_outcome(ctx, outcome, (st.PROCESSING,), form)
+
+
+@bp.post("/c/<token>/apm")
+def apm(token: str):
+    """An alternative method chosen on the payment page: ask for the fields the
+    request's ``data`` lacks, then the gateway's Link, then on to the method's page."""
+    ctx = load_context(token)
+    _refuse_cross_site()
+    c = ctx.checkout
+    if c.state not in (st.OPEN, st.DECLINED) or c.declines >= current_app.config["MAX_DECLINES"]:
+        return render_state(ctx)
+    form = MethodForm(meta={"csrf_context": f"{ctx.id}:apm"})
+    offered = {str(m.type_id): m for m in offered_methods(ctx)}
+    if not form.validate() or form.paymentTypeId.data not in offered:
+        return _payment_page(ctx, notice=_("Choose a payment method."), status=422)
+    method = offered[form.paymentTypeId.data]
+    data = ctx.payload.get("data") or {}
+    values = {f.name: request.form.get(f.name) or data.get(f.name) or "" for f in method.fields_for()}
+    errors = methods.validate_fields(method, values, payout=False)
+    if errors:
+        asked = request.form.get("step") == "fields"
+        return Response(render_template(
+            "apm_fields.html", ctx=ctx, p=ctx.payload, theme=_theme(ctx), method=method, form=form,
+            values=values, errors=errors if asked else {}), 422 if asked else 200)
+    if not store().transition(ctx.id, (st.OPEN, st.DECLINED), st.PROCESSING,
+                              max_declines=current_app.config["MAX_DECLINES"]):
+        return render_state(ctx)
+    back = pay_url("pay.back", ctx, external=True)
+    gateway = gateway_for(ctx.merchant)
+    try:
+        outcome = gateway.link(
+            amount=ctx.payload["amount"], currency=ctx.payload["currency"],
+            description=ctx.payload.get("description", ""), payment_type_id=method.type_id,
+            invoice_id=ctx.invoice, account_id=ctx.payload.get("accountId"),
+            ip=ctx.payload.get("ip") or request.remote_addr, locale=g.locale,
+            data={**data, **methods.clean_fields(method, values, payout=False)},
+            success_url=back, failure_url=back, pending_url=back, cancel_url=back)
+    except GatewayError as exc:
+        log.warning("checkout %s: link outcome unknown (%s)", ctx.id, exc)
+        store().transition(ctx.id, (st.PROCESSING,), st.PENDING)
+        return render_state(ctx)
+    finally:
+        gateway.close()
+    if outcome.kind == "pending" and outcome.redirect_url:
+        store().transition(ctx.id, (st.PROCESSING,), st.PENDING, transaction_id=outcome.transaction_id,
+                           status=outcome.status, status_code=outcome.status_code)
+        security.allow_form_action(outcome.redirect_url)
+        return redirect(outcome.redirect_url, code=303)
+    return apply_outcome(ctx, outcome, (st.PROCESSING,))
+
+
+@bp.post("/c/<token>/saved")
+def saved(token: str):
+    """Pay with one of the customer's saved cards (a token the gateway keeps)."""
+    ctx = load_context(token)
+    _refuse_cross_site()
+    c = ctx.checkout
+    if c.state not in (st.OPEN, st.DECLINED) or c.declines >= current_app.config["MAX_DECLINES"]:
+        return render_state(ctx)
+    form = SavedCardForm(meta={"csrf_context": f"{ctx.id}:saved"})
+    by_token = {card.token: card for card in saved_cards(ctx)}
+    ok = form.validate()
+    card = by_token.get(form.card.data or "")
+    cvv = (form.saved_cvv.data or "").strip()
+    if ok and card is None:
+        form.card.errors = [_("Choose a saved card.")]
+    if ctx.merchant.saved_card_cvv and (len(cvv) != cards.cvv_length(card.brand if card else None)
+                                        or not cvv.isdigit()):
+        form.saved_cvv.errors = [_("Enter the security code.")]
+    form.saved_cvv.data = None
+    if not ok or form.card.errors or form.saved_cvv.errors:
+        return _payment_page(ctx, saved_form=form, notice=_("Please check the highlighted fields."), status=422)
+    if not store().transition(ctx.id, (st.OPEN, st.DECLINED), st.PROCESSING,
+                              max_declines=current_app.config["MAX_DECLINES"],
+                              masked_pan=card.masked_pan, brand=card.brand):
+        return render_state(ctx)
+    gateway = gateway_for(ctx.merchant)
+    try:
+        outcome = gateway.charge_token(
+            card.token, ctx.payload["amount"], ctx.payload["currency"], cvv or None,
+            account_id=ctx.payload.get("accountId"), invoice_id=ctx.invoice,
+            description=ctx.payload.get("description", ""), ip=ctx.payload.get("ip") or request.remote_addr,
+            data=ctx.payload.get("data"))
+    except GatewayError as exc:
+        log.warning("checkout %s: saved-card charge outcome unknown (%s)", ctx.id, exc)
+        store().transition(ctx.id, (st.PROCESSING,), st.PENDING)
+        return render_state(ctx)
+    finally:
+        gateway.close()
+    return apply_outcome(ctx, outcome, (st.PROCESSING,))
 
 
 @bp.post("/c/<token>/3ds")
