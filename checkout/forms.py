@@ -53,6 +53,13 @@ class MethodForm(CheckoutForm):
     paymentTypeId = StringField(_l("Payment method"), validators=[InputRequired(_l("Choose a payment method."))])
 
 
+class AmountForm(CheckoutForm):
+    """The cashier's amount: one of the merchant's presets or the customer's own."""
+
+    amount = StringField(_l("Amount"))
+    custom_amount = StringField(_l("Other amount"))
+
+
 class SavedCardForm(CheckoutForm):
     """Pay with a card the gateway saved for this customer (a token); the CVV again
     only when the merchant asks for it."""

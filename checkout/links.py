@@ -79,6 +79,35 @@ def _amount(body: dict, currency: str | None, errors: dict) -> str | None:
     return None
 
 
+def _cashier(body: dict, currency: str | None, errors: dict) -> dict | None:
+    """The cashier's options: ``presets`` (amounts to pick from), ``min`` and ``max`` (the
+    custom amount's limits) and ``payouts`` (offer a withdraw tab)."""
+    options = body.get("cashier", {})
+    if not isinstance(options, dict):
+        errors["cashier"] = "must be an object"
+        return None
+    local: dict[str, str] = {}
+    presets = options.get("presets", [])
+    if not isinstance(presets, list) or len(presets) > 8:
+        local["cashier.presets"] = "must be a list of at most 8 amounts"
+        presets = []
+    amounts = [_amount({"amount": v}, currency, local) for v in presets]
+    low = _amount({"amount": options.get("min", amounts[0] if amounts and amounts[0] else "1")}, currency, local)
+    high = _amount({"amount": options.get("max", "10000")}, currency, local)
+    for key in [k for k in local if k == "amount"]:
+        local["cashier"] = "presets, min and max must be amounts in the currency: " + local.pop(key)
+    if not local and currency and Decimal(low) > Decimal(high):
+        local["cashier.min"] = "must not be greater than max"
+    if not local and any(not Decimal(low) <= Decimal(a) <= Decimal(high) for a in amounts):
+        local["cashier.presets"] = "must be between min and max"
+    if not isinstance(options.get("payouts", False), bool):
+        local["cashier.payouts"] = "must be true or false"
+    errors.update(local)
+    if local or not currency:
+        return None
+    return {"presets": amounts, "min": low, "max": high, "payouts": options.get("payouts", False)}
+
+
 def http_url_error(value, merchant: Merchant) -> str | None:
     if not isinstance(value, str) or len(value) > 2000:
         return "must be a URL of at most 2000 characters"
@@ -103,8 +132,17 @@ def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
         currency = None
     else:
         currency = currency.upper()
-    payload: dict = {"m": merchant.public_id, "currency": currency,
-                     "amount": _amount(body, currency, errors)}
+    mode = body.get("mode", "payment")
+    if mode not in ("payment", "cashier"):
+        errors["mode"] = "must be \"payment\" or \"cashier\""
+    cashier = _cashier(body, currency, errors) if mode == "cashier" else None
+    if cashier is not None and body.get("amount") is None:
+        amount = cashier["presets"][0] if cashier["presets"] else cashier["min"]
+    else:
+        amount = _amount(body, currency, errors)
+    payload: dict = {"m": merchant.public_id, "currency": currency, "amount": amount}
+    if cashier is not None:
+        payload.update(mode="cashier", cashier=cashier)
     payload["description"] = _text(body, "description", errors, 255) or ""
     for key, limit in (("invoiceId", 64), ("accountId", 255)):
         value = _text(body, key, errors, limit)
@@ -160,9 +198,6 @@ def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
             errors["expiresIn"] = f"must be whole seconds from 60 to {limit_age}"
         else:
             payload["ttl"] = ttl
-    mode = body.get("mode", "payment")
-    if mode != "payment":
-        errors["mode"] = "must be \"payment\""
     if errors:
         raise RequestError(errors)
     return payload
@@ -217,7 +252,13 @@ def validate_apm_link(body, merchant: Merchant, limit_age: int) -> dict:
     return {**payload, "mode": APM_MODE, "paymentTypeId": type_id}
 
 
+def direct_link_for(token: str) -> str:
+    """The direct link (``/d/<token>``): straight to the payment method, no page of ours
+    unless the method needs fields the request's ``data`` lacks (or is crypto)."""
+    return public_base() + url_for("direct.page", token=token)
+
+
 def create_apm_link(body, merchant: Merchant) -> str:
-    """Validate a Link request and return the checkout link (raises RequestError)."""
+    """Validate a Link request and return its direct link (raises RequestError)."""
     payload = validate_apm_link(body, merchant, current_app.config["TOKEN_LIMIT_AGE"])
-    return link_for(tokens.sign_checkout(payload))
+    return direct_link_for(tokens.sign_checkout(payload))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from flask import (
     Blueprint,
@@ -21,9 +22,20 @@ from flask_babel import gettext as _
 
 from .. import cards, methods, results, security, themes, tokens
 from .. import store as st
-from ..forms import CardForm, MethodForm, SavedCardForm, card_form_class, countries, country_code, extra_data, prefill
+from ..forms import (
+    AmountForm,
+    CardForm,
+    MethodForm,
+    SavedCardForm,
+    card_form_class,
+    countries,
+    country_code,
+    extra_data,
+    prefill,
+)
 from ..gateway import GatewayError, Outcome, gateway_for, gateway_origin
 from ..gateway.base import STATUS_NAMES
+from ..i18n import currency_digits, format_amount
 from ..links import public_base
 from ..merchants import Merchant
 from ..store import Checkout, Store
@@ -222,7 +234,7 @@ def offered_methods(ctx: Ctx) -> list[methods.Method]:
     country = country_code((ctx.payload.get("data") or {}).get("countryCode")) or None
     return [m for m in methods.for_checkout(ctx.payload["currency"], country,
                                            include_test=current_app.config["MODE"] == "sandbox")
-            if not methods.is_crypto(m)]
+            if ctx.payload.get("deposit") or not methods.is_crypto(m)]
 
 
 def card_form(ctx: Ctx, theme: themes.Theme, **kwargs) -> CardForm:
@@ -359,7 +371,58 @@ def logo(filename: str):
 
 @bp.get("/c/<token>")
 def page(token: str):
-    return render_state(load_context(token))
+    """The payment page, or the cashier (by the token's ``mode``)."""
+    ctx = load_context(token, modes=("payment", "cashier"))
+    if ctx.payload.get("mode") == "cashier":
+        return _cashier_page(ctx)
+    return render_state(ctx)
+
+
+# -- the cashier ---------------------------------------------------------------------
+def _cashier_page(ctx: Ctx, form: AmountForm | None = None, status: int = 200) -> Response:
+    form = form or AmountForm(formdata=None, meta={"csrf_context": f"{ctx.id}:amount"})
+    return Response(render_template("cashier.html", ctx=ctx, p=ctx.payload, theme=_theme(ctx), form=form,
+                                    options=ctx.payload["cashier"]), status)
+
+
+def _chosen_amount(ctx: Ctx, form: AmountForm) -> str | None:
+    """The amount picked or typed, in the currency's minor units and within the
+    cashier's limits; None (with the error on the form) otherwise."""
+    options = ctx.payload["cashier"]
+    raw = (form.custom_amount.data or "").strip() or (form.amount.data or "").strip()
+    field = form.custom_amount if (form.custom_amount.data or "").strip() else form.amount
+    digits = currency_digits(ctx.payload["currency"])
+    try:
+        value = Decimal(raw.replace(",", ".").replace(" ", "").replace("\xa0", ""))
+        if not value.is_finite() or value != value.quantize(Decimal(1).scaleb(-digits)):
+            raise InvalidOperation
+    except InvalidOperation:
+        field.errors = [_("Enter an amount like %(example)s.",
+                          example=format_amount(options["min"], ctx.payload["currency"]))]
+        return None
+    low, high = Decimal(options["min"]), Decimal(options["max"])
+    if not low <= value <= high:
+        field.errors = [_("Choose an amount from %(min)s to %(max)s.",
+                          min=format_amount(low, ctx.payload["currency"]),
+                          max=format_amount(high, ctx.payload["currency"]))]
+        return None
+    return format(value.quantize(Decimal(1).scaleb(-digits)), "f")
+
+
+@bp.post("/c/<token>/amount")
+def cashier_amount(token: str):
+    """A deposit from the cashier: a payment checkout of its own for the chosen amount
+    (single use, like any link), which offers card, saved cards and alternative methods."""
+    ctx = load_context(token, modes=("cashier",))
+    _refuse_cross_site()
+    form = AmountForm(meta={"csrf_context": f"{ctx.id}:amount"})
+    amount = _chosen_amount(ctx, form) if form.validate() else None
+    if amount is None:
+        return _cashier_page(ctx, form, status=422)
+    payload = {k: v for k, v in ctx.payload.items() if k not in ("cid", "mode", "cashier")}
+    payload.update(amount=amount, deposit=True)
+    deposit = tokens.sign_checkout(payload)
+    return redirect(url_for("pay.page", token=deposit, **g.embed_args), code=303)
 
 
 @bp.post("/c/<token>/card")
@@ -433,6 +496,10 @@ def apm(token: str):
     if not form.validate() or form.paymentTypeId.data not in offered:
         return _payment_page(ctx, notice=_("Choose a payment method."), status=422)
     method = offered[form.paymentTypeId.data]
+    if methods.is_crypto(method):  # the direct link's page shows the address, amount and QR
+        payload = {k: v for k, v in ctx.payload.items() if k not in ("cid", "deposit")}
+        direct = tokens.sign_checkout({**payload, "mode": "apm", "paymentTypeId": method.type_id})
+        return redirect(f"/d/{direct}", code=303)
     data = ctx.payload.get("data") or {}
     values = {f.name: request.form.get(f.name) or data.get(f.name) or "" for f in method.fields_for()}
     errors = methods.validate_fields(method, values, payout=False)
