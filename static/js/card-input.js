@@ -30,6 +30,22 @@
   var DEFAULT_GAPS = [4, 8, 12, 16];
   var MAX_DIGITS = 19;
 
+  // The brand's mark (our own SVG, its name as alt text) and name beside the label.
+  function showBrand(label, brand, name) {
+    label.textContent = '';
+    if (!brand) { return; }
+    var base = label.closest('form').getAttribute('data-brand-icons');
+    if (base) {
+      var img = document.createElement('img');
+      img.src = base + brand + '.svg';
+      img.alt = '';
+      img.width = 40;
+      img.height = 24;
+      label.appendChild(img);
+    }
+    label.appendChild(document.createTextNode(' ' + name));
+  }
+
   function matches(digits, pattern) {
     if (Array.isArray(pattern)) {
       var min = String(pattern[0]);
@@ -120,7 +136,7 @@
         setCaret(number, caretAfterDigits(out, before));
       }
       if (brand) { form.dataset.brand = brand; } else { delete form.dataset.brand; }
-      if (label) { label.textContent = brand ? (names[brand] || NAMES[brand]) : ''; }
+      if (label) { showBrand(label, brand, brand ? (names[brand] || NAMES[brand]) : ''); }
       if (cvv) { cvv.maxLength = brand === 'amex' ? 4 : 3; }
     }
 
