@@ -12,12 +12,13 @@ STATIC = ROOT / "static"
 
 def create_app(config: dict | None = None) -> Flask:
     """The app factory. ``config`` overrides defaults and ``CHECKOUT_*`` variables."""
-    from . import cli, i18n, security
+    from . import cli, i18n, payouts, security
     from . import config as config_module
     from .gateway import sandbox
     from .merchants import load_registry
     from .store import Store
-    from .views import api, demo, pay, widget
+    from .views import api, demo, direct, pay, widget
+    from .views import payout as payout_views  # payouts (OMNO payout API, hosted forms)
 
     app = Flask(__name__, instance_relative_config=True, static_folder=str(STATIC),
                 instance_path=str(ROOT / "instance"))
@@ -27,14 +28,17 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["checkout.merchants"] = merchants
     app.config["DATABASE"] = app.config["DATABASE"] or str(Path(app.instance_path) / "checkout.sqlite3")
     app.extensions["checkout.store"] = Store(app.config["DATABASE"])
+    payouts.init_app(app)
     app.config.setdefault("WTF_CSRF_ENABLED", True)
     app.secret_key = app.config["SECRET_KEYS"][0]
 
     i18n.init_app(app)
     security.init_app(app)
     app.register_blueprint(pay.bp)
+    app.register_blueprint(direct.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(widget.bp)
+    app.register_blueprint(payout_views.bp)
     if app.config["GATEWAY_URL"] == "sandbox":
         sandbox.init_ledger(app)
         app.register_blueprint(sandbox.bp, url_prefix="/sandbox")

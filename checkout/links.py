@@ -111,7 +111,11 @@ def _cashier(body: dict, currency: str | None, errors: dict) -> dict | None:
 def http_url_error(value, merchant: Merchant) -> str | None:
     if not isinstance(value, str) or len(value) > 2000:
         return "must be a URL of at most 2000 characters"
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:  # e.g. "http://[": an unclosed IPv6 bracket
+        return "must be an http(s) URL"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "must be an http(s) URL"
     if parts.username or parts.password or any(ch.isspace() or ord(ch) < 32 for ch in value):

@@ -146,7 +146,8 @@ _DOCUMENT: dict = {
             "The seed's Checkout request. Answer: link.action is the payment page.")},
         "/payments/link": {"post": _link_operation(
             "Create an APM payment link", "LinkRequest",
-            "The seed's Link request: the payment page of the method data.paymentTypeId.")},
+            "The seed's Link request. Answer: link.action is a direct link (/d/<token>) that takes "
+            "the customer straight to the method data.paymentTypeId.")},
         "/payments/redirect/{publicId}": {"get": {
             "summary": "A redirect link (the seed's Payment via Redirect)",
             "description": "Signed with the merchant's secret in the seed's HMAC form over the other query "

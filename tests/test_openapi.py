@@ -71,9 +71,9 @@ def test_payments_link_answers_like_checkout_link_with_an_apm_token(app, client)
     assert response.status_code == 200, response.json
     answer = response.json
     assert (answer["success"], answer["message"], answer["model"]) == (True, None, {})
-    assert answer["link"]["method"] == "get" and "/c/" in answer["link"]["action"]
+    assert answer["link"]["method"] == "get" and "/d/" in answer["link"]["action"]  # a direct link
     with app.app_context():
-        payload = tokens.load_checkout(answer["link"]["action"].rsplit("/c/", 1)[1])
+        payload = tokens.load_checkout(answer["link"]["action"].rsplit("/d/", 1)[1])
     assert payload["mode"] == "apm" and payload["paymentTypeId"] == 1000
     assert payload["data"] == {"firstName": "John"}
     assert (payload["amount"], payload["currency"]) == ("10.66", "USD")

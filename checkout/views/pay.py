@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -379,10 +380,17 @@ def page(token: str):
 
 
 # -- the cashier ---------------------------------------------------------------------
-def _cashier_page(ctx: Ctx, form: AmountForm | None = None, status: int = 200) -> Response:
+def _cashier_page(ctx: Ctx, form: AmountForm | None = None, status: int = 200,
+                  withdraw: AmountForm | None = None) -> Response:
     form = form or AmountForm(formdata=None, meta={"csrf_context": f"{ctx.id}:amount"})
+    if _payouts_allowed(ctx):
+        withdraw = withdraw or AmountForm(formdata=None, meta={"csrf_context": f"{ctx.id}:withdraw"}, prefix="w")
     return Response(render_template("cashier.html", ctx=ctx, p=ctx.payload, theme=_theme(ctx), form=form,
-                                    options=ctx.payload["cashier"]), status)
+                                    withdraw=withdraw, options=ctx.payload["cashier"]), status)
+
+
+def _payouts_allowed(ctx: Ctx) -> bool:
+    return bool(ctx.merchant.allow_payouts and ctx.payload["cashier"].get("payouts"))
 
 
 def _chosen_amount(ctx: Ctx, form: AmountForm) -> str | None:
@@ -407,6 +415,38 @@ def _chosen_amount(ctx: Ctx, form: AmountForm) -> str | None:
                           max=format_amount(high, ctx.payload["currency"]))]
         return None
     return format(value.quantize(Decimal(1).scaleb(-digits)), "f")
+
+
+@bp.post("/c/<token>/withdraw")
+def cashier_withdraw(token: str):
+    """A withdrawal from the cashier: a payout for the chosen amount, then its card or
+    APM form (the customer says where the money goes; nothing of that is kept here)."""
+    from .payout import start_payout  # the payout blueprint's own request handling
+
+    ctx = load_context(token, modes=("cashier",))
+    _refuse_cross_site()
+    if not _payouts_allowed(ctx):
+        abort(404)
+    form = AmountForm(meta={"csrf_context": f"{ctx.id}:withdraw"}, prefix="w")
+    amount = _chosen_amount(ctx, form) if form.validate() else None
+    kind = request.form.get("destination")
+    if amount is None or kind not in ("card", "apm"):
+        if amount is not None:
+            form.amount.errors = [_("Choose where the money should go.")]
+        return _cashier_page(ctx, withdraw=form, status=422)
+    data = ctx.payload.get("data") or {}
+    customer = {"externalUserId": ctx.payload.get("accountId") or data.get("personId") or ctx.id,
+                "firstName": data.get("firstName") or "-", "lastName": data.get("lastName") or "-"}
+    if data.get("email"):
+        customer["email"] = data["email"]
+    answer = start_payout(ctx.merchant, {
+        "amount": amount, "currency": ctx.payload["currency"], "customer": customer,
+        "orderId": f"{ctx.id[:12]}-{uuid.uuid4().hex[:12]}", "locale": g.locale or "en_US",
+        "description": ctx.payload.get("description") or ""})
+    url = answer["iframeUrls"][kind]
+    if g.embed_args:
+        url = results.with_params(url, g.embed_args)
+    return redirect(url, code=303)
 
 
 @bp.post("/c/<token>/amount")
