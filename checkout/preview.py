@@ -86,10 +86,12 @@ class Site:
     app: object
 
     def link(self, theme: str, locale: str, invoice: str) -> str:
-        """A checkout link as the demo merchant, landing on the app's own demo pages."""
+        """A checkout link as the demo merchant, landing on the app's own demo pages. Each
+        link has a customer of its own: cards saved by an earlier walk's payments would
+        otherwise appear on this one's page and make the screenshots depend on the order."""
         body = {
             "amount": 10.66, "currency": "USD", "description": "Payment for products", "invoiceId": invoice,
-            "accountId": "john@doe.com", "locale": locale, "theme": theme,
+            "accountId": f"{invoice}@example.com", "locale": locale, "theme": theme,
             **{f"{kind}Url": f"{self.url}/demo/result/{kind}" for kind in ("success", "failure", "pending",
                                                                             "cancel")},
             "data": {"firstName": "John", "lastName": "Doe", "email": "john@doe.com", "phone": "+44 1632 960909",

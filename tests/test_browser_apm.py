@@ -69,7 +69,7 @@ def test_saved_card_pays_in_one_click(site, page):
     landed(page, "success")
     page.goto(site.link(invoiceId="second", page={"merchantTitle": "Shop"}))
     assert page.get_by_label(re.compile(r"Visa ···· 4242")).is_checked()
-    page.click("text=with this card")
+    page.click("button.pay-saved")
     result = landed(page, "success")
     assert result["invoiceId"] == "second" and result["status"] == "Completed"
 
