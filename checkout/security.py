@@ -31,6 +31,15 @@ def allow_form_action(*urls: str | None) -> None:
     extra.update(o for o in map(origin_of, urls) if o)
 
 
+def allow_form_action_anywhere() -> None:
+    """Let this response's forms lead to any http(s) page. For the sandbox's issuer and
+    payment-method pages only: they post back to a merchant's TermUrl or return URL, which
+    answers with a redirect to wherever that merchant sends its customers, and browsers
+    check ``form-action`` against every hop of that chain. A real ACS cannot know the hops
+    either and sets no such limit."""
+    g.form_action_anywhere = True
+
+
 def allow_framing(origins) -> None:
     g.frame_ancestors = list(origins)
 
@@ -45,7 +54,8 @@ def no_store() -> None:
 
 
 def content_security_policy() -> str:
-    form_action = " ".join(["'self'", *sorted(g.get("form_action", ()))])
+    anywhere = ("http:", "https:") if g.get("form_action_anywhere") else ()
+    form_action = " ".join(["'self'", *sorted(g.get("form_action", ())), *anywhere])
     ancestors = " ".join(g.get("frame_ancestors") or ()) or "'none'"
     frame_src = " ".join(sorted(g.get("frame_src", ())))
     n = g.get("csp_nonce")

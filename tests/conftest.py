@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from flask import Flask, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from checkout import create_app
+from checkout import create_app, results
 from checkout.gateway import sandbox
 
 SEED_CHECKOUT_REQUEST = {
@@ -141,6 +144,36 @@ def site(request, tmp_path) -> Iterator[Site]:
     """The app on a free loopback port with the sandbox in-process, then with the sandbox
     as its own server on another origin."""
     yield from _serve(tmp_path, request.param)
+
+
+class MerchantSite(LiveServer):
+    """The merchant's own site on another origin, whose result pages check the signature.
+    Browsers check ``form-action`` on every redirect after a form POST, so this is where a
+    CSP that admits only the checkout's origins would show."""
+
+    def __init__(self, secret: str = DEMO_AUTH[1]):
+        shop = Flask("merchant")
+
+        @shop.get("/result/<kind>")
+        def result(kind):
+            ok = results.verify(request.query_string.decode(), secret)
+            return f"<!doctype html><title>{kind}</title><p id=verified>{'verified' if ok else 'forged'}</p>"
+
+        super().__init__(shop)
+        self.urls = {f"{kind}Url": f"{self.url}/result/{kind}" for kind in ("success", "failure", "pending", "cancel")}
+
+    def landed(self, page, kind: str) -> dict:
+        """Wait for the ``kind`` result page; require a verified signature; return the fields."""
+        page.wait_for_url(re.compile(re.escape(self.url) + rf"/result/{kind}\?"))
+        assert page.text_content("#verified") == "verified", page.url
+        return dict(parse_qsl(urlsplit(page.url).query, keep_blank_values=True))
+
+
+@pytest.fixture
+def merchant_site() -> Iterator[MerchantSite]:
+    server = MerchantSite()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -62,6 +62,18 @@ def test_apm_pending_then_approved(site, page):
     assert result["status"] == "Completed"
 
 
+def test_apm_lands_on_the_merchants_own_site(site, page, merchant_site):
+    """The sandbox's APM page sends the customer back through our return URL to the
+    merchant's site, a third origin."""
+    page.goto(site.link(invoiceId="apm-own-site", currency="BRL", amount=50, data={"countryCode": "BR"},
+                        page={"merchantTitle": "Shop"}, **merchant_site.urls))
+    choose_method(page, "APM Test Payment")
+    page.fill("#f-personId", "someone@bank")
+    page.click("button.pay")
+    page.click("button:has-text('Approve')")
+    assert merchant_site.landed(page, "success")["status"] == "Completed"
+
+
 def test_saved_card_pays_in_one_click(site, page):
     page.goto(site.link(invoiceId="first", page={"merchantTitle": "Shop"}))
     assert page.locator("text=Your saved cards").count() == 0

@@ -237,3 +237,15 @@ def test_concurrent_requests_smoke(site):
     for t in threads:
         t.join()
     assert done == [200] * 4
+
+
+
+@pytest.mark.parametrize("number", ["4111111111111111", "4200000000000000"])
+def test_3ds_lands_on_the_merchants_own_site(site, page, merchant_site, number):
+    """The ACS posts back to our TermUrl (or return URL), which sends the customer on to
+    the merchant's site: a third origin, as with every real merchant."""
+    page.goto(site.link(invoiceId=f"own-site-{number[:4]}", **merchant_site.urls))
+    pay(page, number)
+    page.fill("#passphrase", "4")
+    page.click("button.pay")
+    assert merchant_site.landed(page, "success")["status"] == "Completed"

@@ -731,9 +731,9 @@ def charge_token():
 
 
 # -- browser-facing pages --------------------------------------------------------------
-def _page_setup(*form_targets: str | None) -> None:
+def _page_setup() -> None:
     security.nonce()
-    security.allow_form_action(*form_targets)
+    security.allow_form_action_anywhere()  # back to the merchant's TermUrl, then on to its own pages
     security.no_store()
     security.allow_framing(["*"])  # an issuer's page is shown inside the merchant's checkout frame
 
@@ -746,7 +746,7 @@ def acs():
     if request.method == "GET" or row is None or row["pa_req"] != pa_req or not _http_url(term_url):
         return render_template("sandbox/message.html", title=_("3-D Secure"),
                                message=_("This 3-D Secure request is not valid.")), 400
-    _page_setup(term_url)
+    _page_setup()
     return render_template("sandbox/passphrase.html", action=url_for("sandbox.acs_submit"),
                            hidden={"PaReq": pa_req, "MD": md, "TermUrl": term_url}, row=row)
 
@@ -760,7 +760,7 @@ def acs_submit():
     passed = request.form.get("passphrase", "").strip() == PASSPHRASE
     pa_res = ("Y." if passed else "N.") + secrets.token_urlsafe(32)
     ledger().update(row["id"], pa_res=pa_res)
-    _page_setup(term_url)
+    _page_setup()
     return render_template("autopost.html", action=term_url, fields={"PaRes": pa_res, "MD": md},
                            title=_("Returning to the merchant"),
                            message=_("Returning you to the merchant…"))
@@ -775,7 +775,7 @@ def redirect_3ds():
         return render_template("sandbox/message.html", title=_("3-D Secure"),
                                message=_("This 3-D Secure request is not valid.")), 400
     if request.method == "GET":
-        _page_setup(row["success_url"], row["failure_url"])
+        _page_setup()
         return render_template("sandbox/passphrase.html", hidden={"link_reference": reference},
                                action=url_for("sandbox.redirect_3ds"), row=row)
     if row["status_code"] == AWAITING_AUTHENTICATION:
@@ -804,7 +804,7 @@ def apm_page(reference: str):
                                message=_("This payment request is not valid.")), 404
     row = ledger().advance(row)
     m = apm.method(row["payment_type_id"])
-    _page_setup(row["success_url"], row["failure_url"], row["pending_url"])
+    _page_setup()
     if request.method == "POST" and row["status_code"] == CREATED:
         decision = request.form.get("decision")
         if decision == "approve":
