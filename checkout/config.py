@@ -8,6 +8,8 @@ from typing import Any
 #: Signing key used when none is configured. Sandbox mode only: production refuses it.
 DEFAULT_SECRET_KEY = "dev-insecure-checkout-key"
 
+MODES = ("sandbox", "production")
+
 DEFAULTS: dict[str, Any] = {
     "MODE": "sandbox",  # or "production"
     "SECRET_KEYS": DEFAULT_SECRET_KEY,  # comma-separated; the first signs, all verify
@@ -34,6 +36,10 @@ _NUMBERS = {"GATEWAY_TIMEOUT": float, "TOKEN_MAX_AGE": int, "TOKEN_MIN_AGE": int
             "SANDBOX_SLOW_SECONDS": float}
 
 
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete; the app refuses to start."""
+
+
 def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """The effective configuration: defaults < environment < ``overrides``."""
     environ = os.environ if environ is None else environ
@@ -47,12 +53,11 @@ def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None
     if isinstance(keys, str):
         keys = [k.strip() for k in keys.split(",") if k.strip()]
     config["SECRET_KEYS"] = list(keys)
-    config["MODE"] = str(config["MODE"]).lower()
+    config["MODE"] = str(config["MODE"]).strip().lower()
+    if config["MODE"] not in MODES:
+        # "prod" or "live" must not quietly run as the sandbox, demo merchant and all.
+        raise ConfigError(f"MODE must be one of {', '.join(MODES)}, not {config['MODE']!r}")
     return config
-
-
-class ConfigError(RuntimeError):
-    """The configuration is unsafe or incomplete; the app refuses to start."""
 
 
 def check_production(config: dict[str, Any], merchants) -> None:

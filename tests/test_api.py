@@ -264,6 +264,18 @@ def test_production_mode_from_the_environment(tmp_path, monkeypatch):
         create_app(config)
 
 
+@pytest.mark.parametrize("mode, refusal", [("prod", "MODE must be"), ("live", "MODE must be"),
+                                           ("Production ", "default key"), ("production\n", "default key")])
+def test_a_mistyped_mode_never_runs_as_the_sandbox(tmp_path, monkeypatch, mode, refusal):
+    """An unknown mode is refused; a padded or capitalised "production" is production and
+    gets its checks (here: the default key). Neither starts with the demo merchant."""
+    monkeypatch.setenv("CHECKOUT_MODE", mode)
+    config = base_config(tmp_path)
+    del config["MODE"], config["SECRET_KEYS"]
+    with pytest.raises(ConfigError, match=refusal):
+        create_app(config)
+
+
 def test_cli_link_create_prints_a_link_that_opens(app, client):
     result = app.test_cli_runner().invoke(args=["link", "create", "--amount", "10.66", "--currency", "USD",
                                                 "--description", "CLI order"])
