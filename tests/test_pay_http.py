@@ -279,6 +279,18 @@ def test_expired_link(client, make_link, monkeypatch, app):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_a_paid_link_past_its_expiry_still_says_it_is_paid(client, make_link, monkeypatch, app):
+    path = make_link()
+    merchant_result(pay(client, path), "https://example.com/success")
+    later = time.time() + app.config["TOKEN_MAX_AGE"] + 10
+    monkeypatch.setattr(time, "time", lambda: later)
+    response = client.get(path)
+    assert response.status_code == 200 and "This payment is complete" in text(response)
+    assert "expired" not in text(response)
+    refused = pay(client, path)  # and it takes no new payment
+    assert refused.status_code == 410 and ledger_count(app) == 1
+
+
 def test_tampered_link(client, make_link):
     path = make_link()
     body, ts, sig = path.rsplit(".", 2)
@@ -339,6 +351,32 @@ def test_advanced_3ds_wrong_passphrase_declines(app, client, make_link):
     assert "3-D Secure authentication failed" in text(response)
     # The customer may try again with the form that came back.
     assert csrf(text(response))
+
+
+def test_3ds_left_unfinished_opens_the_form_again(tmp_path, monkeypatch):
+    """The customer closed the bank's page: the confirming page waits for the bank; once
+    the gateway gives the authentication up (declined), the form opens again, and a late
+    answer from the bank's page charges nothing."""
+    app = create_app(base_config(tmp_path, SANDBOX_3DS_SECONDS=600))
+    client = app.test_client()
+    path = local(client.post("/checkout/link", json=seed_request(), auth=("pbid_test", SECRET)).json["link"]["action"])
+    fields = _start_3ds(client, path)
+    waiting = client.get(path)
+    assert waiting.status_code == 202 and "Waiting for your bank" in text(waiting)
+    assert client.get(f"{path}/return").status_code == 202
+    later = time.time() + 601
+    monkeypatch.setattr(time, "time", lambda: later)
+    again = client.get(f"{path}/return")
+    assert again.status_code == 402 and "3-D Secure was not completed in time" in text(again)
+    assert csrf(text(again))
+    late = client.post("/sandbox/acs/submit", data={**fields, "passphrase": "4"})
+    back = Forms(text(late)).forms[-1]["fields"]
+    refused = app.test_client().post(local(fields["TermUrl"]), data=back, headers={"Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code in (200, 402) and "Completed" not in refused.headers.get("Location", "")
+    with app.app_context():
+        row = app.extensions["sandbox.ledger"].find(id=int(fields["MD"]))
+    assert row["status_code"] == 99  # declined at the gateway: no money moved
+    merchant_result(pay(client, path, number="4242 4242 4242 4242"), "https://example.com/success")
 
 
 def test_3ds_term_url_refuses_an_unknown_md(app, client, make_link):
@@ -415,6 +453,10 @@ def test_nothing_charged_lets_the_customer_try_again(tmp_path):
     html = text(again)
     assert "nothing was charged" in html
     assert csrf(html)
+    # The confirming page's script asks in the background, then loads the page again:
+    # that second rendering (and the link itself) must still say so.
+    assert "nothing was charged" in text(client.get(f"{path}/return"))
+    assert "nothing was charged" in text(client.get(path))
     assert ledger_count(app) == 0
     merchant_result(pay(client, path), "https://example.com/success")
 

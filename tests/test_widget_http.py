@@ -3,6 +3,7 @@ store, over HTTP (the browser tests are in test_browser_embed.py)."""
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -48,6 +49,43 @@ def test_unsigned_options_make_an_embedded_checkout(app, client):
     assert page.status_code == 200
     assert "frame-ancestors http://localhost:8000" in page.headers["Content-Security-Policy"]
     assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_an_unsigned_checkout_opens_only_in_its_frame(client):
+    """Anyone can send unsigned options: what they make is no full page to pass around."""
+    location = client.get("/widget/checkout?" + urlencode(OPTIONS), headers=IFRAME).headers["Location"]
+    path = location.split("localhost", 1)[1].split("?", 1)[0]
+    assert client.get(path).status_code == 403
+    assert client.get(path + "?embed=1&origin=http%3A%2F%2F127.0.0.1%3A9000", headers=IFRAME).status_code == 403
+    assert client.get(path + "?embed=1&origin=http%3A%2F%2Flocalhost%3A8000", headers=IFRAME).status_code == 200
+
+
+def test_an_unsigned_checkout_never_offers_saved_cards(app, client, make_link):
+    """The customer's saved cards come with a checkout the merchant's server signed, never
+    with options anyone could type (or they could charge a stranger's card)."""
+    signed = make_link(accountId=OPTIONS["accountId"], page={"merchantTitle": "Shop"})
+    data = {"name": "Jane Doe", "number": "4242 4242 4242 4242", "expiry": "12 / 39", "cvv": "123"}
+    html = client.get(signed).get_data(as_text=True)
+    data["csrf_token"] = re.search(r'data-card-form.*?name="csrf_token"[^>]*value="([^"]+)"', html, re.S)[1]
+    assert client.post(signed + "/card", data=data).status_code == 303
+    assert "Your saved cards" in client.get(make_link(accountId=OPTIONS["accountId"], invoiceId="2")).get_data(
+        as_text=True)
+    location = client.get("/widget/checkout?" + urlencode(OPTIONS), headers=IFRAME).headers["Location"]
+    framed = location.split("localhost", 1)[1]
+    page = client.get(framed, headers=IFRAME).get_data(as_text=True)
+    assert "Your saved cards" not in page
+    with app.app_context():
+        saved = app.extensions["sandbox.ledger"].cards("pbid_test", OPTIONS["accountId"])
+    # Even a well-formed post naming the card (CSRF token and all) charges nothing.
+    path, query = framed.split("?", 1)
+    with app.app_context():
+        cid = tokens.load_checkout(_token_of(path))["cid"]
+        csrf_token = tokens.sign(f"{cid}:saved", tokens.CSRF_SALT, app)
+    forced = client.post(f"{path}/saved?{query}", data={"card": saved[0]["token"], "csrf_token": csrf_token},
+                         headers={"Sec-Fetch-Site": "same-origin"})
+    assert forced.status_code == 422  # "choose a saved card": there are none here
+    with app.app_context():
+        assert app.extensions["sandbox.ledger"].count("pbid_test", OPTIONS["invoiceId"]) == 0
 
 
 def test_no_fetch_metadata_is_accepted(client):

@@ -60,7 +60,9 @@ token's; ``payments/payout`` always requires it (the seed marks it required).
 Status codes are the seed's dictionary; operation types its 1 Payment and 3 CardPayout,
 plus 4 ApmPayout (ours: the seed's dictionary has no APM payout). Reason codes other
 than 0, 5051 and 5206 are the sandbox's own: 5001 declined by the payer at the APM page,
-5002 payout declined, 5003 quote expired."""
+5002 payout declined, 5003 quote expired, 5004 3-D Secure not completed in time (the
+customer left the bank's page: ``SANDBOX_3DS_SECONDS`` after the charge, 600 by default,
+it is ``Declined``, as issuers expire an authentication nobody finished)."""
 from __future__ import annotations
 
 import os
@@ -100,6 +102,7 @@ APPROVED = (0, "Approved")
 DECLINED_BY_PAYER = (5001, "Declined by the payer")
 PAYOUT_DECLINED = (5002, "Payout declined")
 QUOTE_EXPIRED = (5003, "Quote expired")
+AUTH_TIMED_OUT = (5004, "3-D Secure not completed in time")
 TEST_SUCCESS, TEST_FAILURE = "success@bank", "failure@bank"
 PAYMENT, CARD_PAYOUT, APM_PAYOUT = 1, 3, 4
 OPERATIONS = {PAYMENT: "Payment", CARD_PAYOUT: "CardPayout", APM_PAYOUT: "ApmPayout"}
@@ -235,10 +238,16 @@ class Ledger:
 
     def advance(self, row: sqlite3.Row, now: float | None = None) -> sqlite3.Row:
         """Status over time: a ``Created`` transaction takes ``settle_to`` once ``due_at``
-        has passed, or is declined when its quote expired first."""
+        has passed, or is declined when its quote expired first; one awaiting 3-D Secure
+        is declined once nobody finished it within ``SANDBOX_3DS_SECONDS``."""
+        now = time.time() if now is None else now
+        if row["status_code"] == AWAITING_AUTHENTICATION:
+            if now < row["created_at"] + _setting("SANDBOX_3DS_SECONDS", 600):
+                return row
+            self.settle(row["id"], AWAITING_AUTHENTICATION, DECLINED, AUTH_TIMED_OUT)
+            return self.find(id=row["id"])
         if row["status_code"] != CREATED:
             return row
-        now = time.time() if now is None else now
         if row["due_at"] is not None and now >= row["due_at"]:
             to = row["settle_to"] or COMPLETED
             self.settle(row["id"], CREATED, to, APPROVED if to != DECLINED else DECLINED_BY_PAYER)
@@ -446,6 +455,7 @@ def post3ds():
         return _fail("Transaction not found")
     if row["scheme"] != "advanced":
         return _fail("The transaction does not await 3-D Secure")
+    row = ledger().advance(row)  # an authentication finished too late does not count
     if row["status_code"] == AWAITING_AUTHENTICATION:
         pa_res = str(body.get("paRes") or "")
         if not row["pa_res"] or not secrets.compare_digest(pa_res, row["pa_res"]):
@@ -778,6 +788,7 @@ def redirect_3ds():
         _page_setup()
         return render_template("sandbox/passphrase.html", hidden={"link_reference": reference},
                                action=url_for("sandbox.redirect_3ds"), row=row)
+    row = ledger().advance(row)
     if row["status_code"] == AWAITING_AUTHENTICATION:
         _finish_3ds(row, request.form.get("passphrase", "").strip() == PASSPHRASE)
     row = ledger().find(id=row["id"])
@@ -839,7 +850,8 @@ def _http_url(url: str | None) -> bool:
 
 def init_ledger(app: Flask) -> None:
     path = app.config.get("SANDBOX_DATABASE") or str(Path(app.instance_path) / "sandbox.sqlite3")
-    for key, default in (("SANDBOX_PENDING_SECONDS", 5.0), ("SANDBOX_QUOTE_SECONDS", 900.0)):
+    for key, default in (("SANDBOX_PENDING_SECONDS", 5.0), ("SANDBOX_QUOTE_SECONDS", 900.0),
+                         ("SANDBOX_3DS_SECONDS", 600.0)):
         if app.config.get(key) in (None, ""):
             app.config[key] = float(os.environ.get(f"CHECKOUT_{key}") or default)
     app.extensions["sandbox.ledger"] = Ledger(path)

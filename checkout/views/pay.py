@@ -100,6 +100,10 @@ def load_context(token: str, allow_expired: bool = False, modes: tuple[str, ...]
     security.nonce()
     security.no_store()
     g.embed_args = _embed_args(merchant)
+    if payload.get("frameOrigin") and g.embed_args.get("origin") != payload["frameOrigin"]:
+        # An unsigned widget checkout lives only in the frame of the page that asked for it.
+        abort(_problem_page(_("This checkout cannot be shown here"),
+                            _("Open the payment from the shop's page."), 403))
     security.allow_framing([g.embed_args["origin"]] if g.embed_args else merchant.allowed_origins)
     if payload.get("mode", "payment") not in modes:
         abort(_problem_page(_("This payment method is not available yet"),
@@ -214,8 +218,8 @@ def saved_cards(ctx: Ctx) -> list:
     """The customer's saved cards (by the checkout's accountId), or none when the gateway
     cannot say right now: the page still works with a new card."""
     account = ctx.payload.get("accountId")
-    if not account:
-        return []
+    if not account or ctx.payload.get("unsigned"):
+        return []  # unsigned options: whoever typed the accountId is not known to own it
     if "saved_cards" not in g:
         gateway = gateway_for(ctx.merchant)
         try:
@@ -248,6 +252,7 @@ def card_form(ctx: Ctx, theme: themes.Theme, **kwargs) -> CardForm:
 def decline_reason(code: int | None, reason: str | None) -> str:
     """The gateway's reason in the customer's language when we know the code."""
     known = {5051: _("Insufficient Funds"), 5206: _("3-D Secure authentication failed"),
+             5004: _("3-D Secure was not completed in time"),
              5054: _("Expired card"), 5082: _("Incorrect security code")}
     return known.get(code) or reason or _("no reason given")
 
@@ -281,6 +286,11 @@ def render_state(ctx: Ctx) -> Response:
                              merchant_link(ctx, "cancel"), _("Return to the merchant"))
     if c.state == st.DECLINED and c.declines >= current_app.config["MAX_DECLINES"]:
         return _to_merchant(ctx, "failure")
+    if c.state == st.OPEN and c.charges and not c.transaction_id:
+        # Open again after a charge that left no trace at the gateway: say so on every
+        # rendering (the confirming page's script reloads the page that says it).
+        return _payment_page(ctx, notice=_("Your payment did not go through and nothing was charged. "
+                                           "Please try again."))
     return _payment_page(ctx)
 
 
@@ -373,7 +383,12 @@ def logo(filename: str):
 @bp.get("/c/<token>")
 def page(token: str):
     """The payment page, or the cashier (by the token's ``mode``)."""
-    ctx = load_context(token, modes=("payment", "cashier"))
+    ctx = load_context(token, allow_expired=True, modes=("payment", "cashier"))
+    if time.time() > ctx.payload["exp"] and ctx.checkout.state in (st.OPEN, st.DECLINED):
+        # Past its expiry only a link nobody paid says so; a paid, cancelled or in-flight
+        # one still tells the customer where it stands (never "ask for a new link").
+        return _problem_page(_("This payment link has expired"),
+                             _("Ask the merchant for a new link to complete your payment."), 410)
     if ctx.payload.get("mode") == "cashier":
         return _cashier_page(ctx)
     return render_state(ctx)
@@ -683,9 +698,7 @@ def back(token: str):
     if outcome is None:
         if time.time() - c.updated_at >= current_app.config["PENDING_GRACE"] and \
                 store().transition(ctx.id, (st.PENDING, st.PROCESSING), st.OPEN):
-            ctx.refresh()
-            return _payment_page(ctx, notice=_("Your payment did not go through and nothing was charged. "
-                                               "Please try again."))
+            log.info("checkout %s: no trace of the charge at the gateway; open again", ctx.id)
         return render_state(ctx)
     if outcome.final:
         return apply_outcome(ctx, outcome, IN_FLIGHT)

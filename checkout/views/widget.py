@@ -97,6 +97,9 @@ def checkout():
         payload = validate_checkout({**body, **urls}, validating, current_app.config["TOKEN_LIMIT_AGE"])
     except RequestError as exc:
         return _page(not_here, _("The payment details are not valid: %(problem)s.", problem=str(exc)), 400)
+    # Nobody's server vouched for these options: the checkout opens only in a frame on this
+    # origin, and the customer's saved cards are not offered (anyone may name an accountId).
+    payload.update(unsigned=True, frameOrigin=origin)
     return redirect(_checkout_url(payload, embed="1", origin=origin), code=303)
 
 
@@ -135,4 +138,6 @@ def redirect_link(public_id: str):
         payload = validate_checkout(body, merchant, current_app.config["TOKEN_LIMIT_AGE"])
     except RequestError as exc:
         return _page(not_valid, _("The payment details are not valid: %(problem)s.", problem=str(exc)), 400)
+    if signature is None:
+        payload["unsigned"] = True  # no saved cards for an accountId anyone could have typed
     return redirect(_checkout_url(payload), code=303)
