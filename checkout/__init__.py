@@ -29,6 +29,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["DATABASE"] = app.config["DATABASE"] or str(Path(app.instance_path) / "checkout.sqlite3")
     app.extensions["checkout.store"] = Store(app.config["DATABASE"])
     payouts.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a load balancer: the client's address (decline limits) and the public
+        # scheme and host (links, the same-origin check) come from its X-Forwarded-* headers.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.config.setdefault("WTF_CSRF_ENABLED", True)
     app.secret_key = app.config["SECRET_KEYS"][0]
 

@@ -28,12 +28,13 @@ DEFAULTS: dict[str, Any] = {
     "PENDING_GRACE": 30,  # seconds a charge with no trace at the gateway stays pending
     "PENDING_REFRESH": 3,  # seconds between the confirming page's status checks
     "SANDBOX_SLOW_SECONDS": None,  # how long the sandbox's "slow" card sleeps; default timeout + 2
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front that set X-Forwarded-For/-Proto/-Host
 }
 
 _NUMBERS = {"GATEWAY_TIMEOUT": float, "TOKEN_MAX_AGE": int, "TOKEN_MIN_AGE": int,
             "TOKEN_LIMIT_AGE": int, "MAX_DECLINES": int, "MAX_DECLINES_PER_IP": int,
             "DECLINE_WINDOW": int, "PENDING_GRACE": float, "PENDING_REFRESH": int,
-            "SANDBOX_SLOW_SECONDS": float}
+            "SANDBOX_SLOW_SECONDS": float, "TRUSTED_PROXIES": int}
 
 
 class ConfigError(RuntimeError):
@@ -53,6 +54,11 @@ def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None
     if isinstance(keys, str):
         keys = [k.strip() for k in keys.split(",") if k.strip()]
     config["SECRET_KEYS"] = list(keys)
+    database = config["DATABASE"]
+    if isinstance(database, str) and "://" in database:
+        # Not a file name: refuse rather than make a SQLite file called "redis:/...".
+        raise ConfigError(f"DATABASE must be a SQLite file path; {database.split('://')[0]}:// stores "
+                          "are not supported yet")
     config["MODE"] = str(config["MODE"]).strip().lower()
     if config["MODE"] not in MODES:
         # "prod" or "live" must not quietly run as the sandbox, demo merchant and all.

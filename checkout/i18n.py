@@ -13,21 +13,44 @@ DEFAULT_LOCALE = "en_US"
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 
+def supported_locale(value: str | None) -> str | None:
+    """``en_US`` or ``ru_RU`` for a locale or language tag we have pages in, by the whole
+    tag or else its primary language ("ru", "ru-RU", "ru_BY" are ru_RU; "en-GB" is
+    en_US); None for any other ("de_DE")."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip().replace("-", "_").lower()
+    for locale in LOCALES:
+        if value == locale.lower():
+            return locale
+    primary = value.split("_", 1)[0]
+    for locale in LOCALES:
+        if primary == locale[:2].lower():
+            return locale
+    return None
+
+
 def normalize_locale(value: str | None) -> str:
     """``en_US`` or ``ru_RU``; anything else falls back to en_US ("ru", "ru-RU" are ru_RU)."""
-    value = (value or "").replace("-", "_")
-    for locale in LOCALES:
-        if value.lower() in (locale.lower(), locale[:2]):
+    return supported_locale(value) or DEFAULT_LOCALE
+
+
+def browser_locale(accept) -> str | None:
+    """The first language of an Accept-Language header (by quality, then the order
+    given) that we have pages in, by its whole tag or else its primary language:
+    ``en-GB,ru;q=0.9`` is English. None when none fits."""
+    for tag, quality in accept or ():
+        if quality > 0 and tag != "*" and (locale := supported_locale(tag)):
             return locale
-    return DEFAULT_LOCALE
+    return None
 
 
 def select_locale() -> str:
-    """The checkout's ``locale``, else the browser's Accept-Language, else en_US."""
-    if g.get("locale"):
-        return g.locale
-    best = request.accept_languages.best_match(["en_US", "en", "ru_RU", "ru"]) if request else None
-    return normalize_locale(best)
+    """The checkout's ``locale`` (when it is one we have), else the browser's
+    Accept-Language, else en_US."""
+    if locale := supported_locale(g.get("locale")):
+        return locale
+    return (browser_locale(request.accept_languages) if request else None) or DEFAULT_LOCALE
 
 
 def format_amount(amount, currency: str, locale: str | None = None) -> str:

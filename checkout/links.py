@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 from babel.numbers import get_currency_precision, list_currencies
 from flask import current_app, request, url_for
 
-from . import themes, tokens
-from .i18n import normalize_locale
+from . import methods, payouts, themes, tokens
+from .i18n import supported_locale
 from .merchants import Merchant
 
 URL_FIELDS = ("successUrl", "failureUrl", "pendingUrl", "cancelUrl")
@@ -92,7 +92,8 @@ def _cashier(body: dict, currency: str | None, errors: dict) -> dict | None:
         local["cashier.presets"] = "must be a list of at most 8 amounts"
         presets = []
     amounts = [_amount({"amount": v}, currency, local) for v in presets]
-    low = _amount({"amount": options.get("min", amounts[0] if amounts and amounts[0] else "1")}, currency, local)
+    smallest = min((a for a in amounts if a), key=Decimal, default="1")  # no min: the smallest preset
+    low = _amount({"amount": options.get("min", smallest)}, currency, local)
     high = _amount({"amount": options.get("max", "10000")}, currency, local)
     for key in [k for k in local if k == "amount"]:
         local["cashier"] = "presets, min and max must be amounts in the currency: " + local.pop(key)
@@ -163,8 +164,10 @@ def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
             errors[key] = problem
         else:
             payload[key] = value
-    if body.get("locale"):  # absent: the customer's browser decides (Accept-Language)
-        payload["locale"] = normalize_locale(body["locale"] if isinstance(body["locale"], str) else None)
+    # en_US or ru_RU (or a tag of those languages: "ru", "en-GB"); absent or another
+    # ("de_DE"): the customer's browser decides (Accept-Language), else en_US.
+    if locale := supported_locale(body.get("locale")):
+        payload["locale"] = locale
     if body.get("ip") not in (None, ""):
         try:
             payload["ip"] = str(ipaddress.ip_address(str(body["ip"])))
@@ -202,6 +205,12 @@ def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
             errors["expiresIn"] = f"must be whole seconds from 60 to {limit_age}"
         else:
             payload["ttl"] = ttl
+    if cashier is not None and cashier["payouts"] and "data" not in errors and "accountId" not in errors:
+        # The withdraw tab makes a payout for this customer from ``data``: refuse now what
+        # the payout would refuse then (a customer cannot fix the merchant's data).
+        data = payload.get("data") or {}
+        errors.update(payouts.customer_data_errors(data, payload.get("accountId") or data.get("personId") or "-",
+                                                   "accountId" if payload.get("accountId") else "data.personId"))
     if errors:
         raise RequestError(errors)
     return payload
@@ -242,6 +251,8 @@ def validate_apm_link(body, merchant: Merchant, limit_age: int) -> dict:
         errors["data.paymentTypeId"] = "is required"
     elif isinstance(type_id, bool) or not isinstance(type_id, int) or not 0 < type_id < 2**31:
         errors["data.paymentTypeId"] = "must be a positive integer"
+    else:
+        errors.update(_method_errors(methods.method(type_id), type_id, body.get("currency")))
     rest = {k: v for k, v in body.items() if k != "mode"}
     if isinstance(data, dict):
         rest["data"] = {k: v for k, v in data.items() if k != "paymentTypeId"} or None
@@ -254,6 +265,24 @@ def validate_apm_link(body, merchant: Merchant, limit_age: int) -> dict:
     if errors:
         raise RequestError(errors)
     return {**payload, "mode": APM_MODE, "paymentTypeId": type_id}
+
+
+def _method_errors(m: methods.Method | None, type_id: int, currency) -> dict[str, str]:
+    """Why the catalogue's method ``type_id`` cannot take this Link (none: it can). A
+    crypto method takes the price in an ISO 4217 currency and the gateway quotes it in the
+    asset (the OMS seed's quote): the seed's BTC example priced in ``"currency": "BTC"``
+    is refused with that said, as amounts, results and pages here are ISO 4217 money."""
+    if m is None:
+        return {"data.paymentTypeId": f"{type_id} is not a payment method of the APM catalogue"}
+    if not m.payin:
+        return {"data.paymentTypeId": f"{m.name} ({type_id}) is a payout method: it takes no payments"}
+    code = currency.upper() if isinstance(currency, str) else None
+    if methods.is_crypto(m) and code in {x.asset for x in methods.catalogue() if x.asset}:
+        return {"currency": f"must be an ISO 4217 currency code, e.g. USD: {m.name} ({type_id}) takes the "
+                            f"price in such a currency and the gateway quotes it in {m.asset}"}
+    if m.currencies and code in _CURRENCIES and code not in m.currencies:
+        return {"currency": f"{m.name} ({type_id}) takes {', '.join(m.currencies)}, not {code}"}
+    return {}
 
 
 def direct_link_for(token: str) -> str:

@@ -13,7 +13,9 @@ Where things come from:
   - a method of one country takes that country's currency (India INR, Brazil BRL,
     Pakistan PKR, South Korea KRW, Vietnam VND, Thailand THB, Indonesia IDR, Russia
     RUB), which is also what the seed's examples use where it gives one (UPI 2000 INR,
-    Virtual Banking 50033 KRW, EasyPaisa/JazzCash PKR, "certain methods" THB);
+    Virtual Banking 50033 KRW, EasyPaisa/JazzCash PKR, "certain methods" THB), plus any
+    other currency a seed example shows for that method (``SEED_CURRENCIES``: the
+    seed's main Link example pays Banco Itau 1000, countryCode BR, in USD);
   - "EU" (the SEPA methods) takes EUR, as its examples do;
   - "VISA/MC/RuPay" (2041) says "Worldwide" but sits among the Indian methods and
     carries RuPay, India's scheme: INR;
@@ -258,6 +260,10 @@ _TABLE: tuple[tuple[int, str, tuple[bool, bool], str | None], ...] = (
 )
 # fmt: on
 
+#: Currencies the seed's examples show for a method besides its country's: the main
+#: Link example (amount 10.66 USD, countryCode BR, paymentTypeId 1000).
+SEED_CURRENCIES = {1000: ("USD",)}
+
 _COUNTRY_CODES = {"Russia": "RU", "Brazil": "BR", "India": "IN", "Vietnam": "VN", "Thailand": "TH",
                   "Indonesia": "ID", "South Korea": "KR", "Pakistan": "PK"}
 #: "EU" in the table: the member states of the European Union.
@@ -386,7 +392,7 @@ def _build() -> tuple[Method, ...]:
         elif type_id == 2041:
             currencies = ("INR",)
         else:
-            currencies = (_COUNTRY_CURRENCY[country],)
+            currencies = (_COUNTRY_CURRENCY[country], *SEED_CURRENCIES.get(type_id, ()))
         fields, payout_fields = _fields(type_id, country)
         methods.append(Method(
             type_id=type_id, name=name, country=country, country_code=code, payin=payin, payout=payout,

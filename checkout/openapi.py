@@ -24,8 +24,8 @@ CHECKOUT_PROPERTIES: dict = {
     "failureUrl": {**URL, "example": "https://example.com/failure"},
     "pendingUrl": {**URL, "example": "https://example.com/pending"},
     "cancelUrl": {**URL, "example": "https://example.com/cancel"},
-    "locale": {"type": "string", "description": "en_US or ru_RU; others fall back to en_US",
-               "example": "en_US"},
+    "locale": {"type": "string", "example": "en_US",
+               "description": "en_US or ru_RU; absent or another: the customer's browser language, else en_US"},
     "ip": {"type": "string", "description": "The payer's IPv4 or IPv6 address", "example": "10.20.30.40"},
     "data": {"type": "object", "maxProperties": 40,
              "description": "Customer data: names of letters, digits and _ (up to 40 characters), "
@@ -44,7 +44,23 @@ SCHEMAS: dict = {
     "CheckoutRequest": {
         "type": "object",
         "required": ["amount", "currency", "successUrl", "failureUrl"],
-        "properties": {**CHECKOUT_PROPERTIES, "mode": {"type": "string", "enum": ["payment"]}},
+        "properties": {
+            **CHECKOUT_PROPERTIES,
+            "mode": {"type": "string", "enum": ["payment", "cashier"],
+                     "description": "payment (the default): a payment page for amount; cashier: the "
+                                    "customer chooses the amount (cashier options) and may withdraw"},
+            "cashier": {
+                "type": "object", "description": "With mode cashier: the amounts offered and the limits",
+                "properties": {
+                    "presets": {"type": "array", "maxItems": 8, "items": CHECKOUT_PROPERTIES["amount"],
+                                "example": [10, 25, 50]},
+                    "min": {**CHECKOUT_PROPERTIES["amount"], "example": 5},
+                    "max": {**CHECKOUT_PROPERTIES["amount"], "example": 500},
+                    "payouts": {"type": "boolean", "description": "Offer a withdraw tab (merchants that "
+                                                                    "allow payouts)"},
+                },
+            },
+        },
     },
     "LinkRequest": {
         "type": "object",
@@ -71,6 +87,61 @@ SCHEMAS: dict = {
                      "properties": {"method": {"type": "string", "enum": ["get"]},
                                     "action": {"type": "string", "pattern": "^https?://"}}},
         },
+    },
+    "PayoutRequest": {
+        "type": "object",
+        "description": "The OMNO create-payout request: the customer then says where the money goes "
+                       "on iframeUrls.card or iframeUrls.apm",
+        "required": ["amount", "currency", "customer"],
+        "properties": {
+            "amount": CHECKOUT_PROPERTIES["amount"],
+            "currency": CHECKOUT_PROPERTIES["currency"],
+            "orderId": {"type": "string", "maxLength": 64, "description": "The merchant's id (or externalId, "
+                                                                          "invoiceId): one payout per id"},
+            "description": {"type": "string", "maxLength": 255},
+            "locale": CHECKOUT_PROPERTIES["locale"],
+            "kycVerified": {"type": "boolean"},
+            "successUrl": URL, "failureUrl": URL,
+            "expiresIn": CHECKOUT_PROPERTIES["expiresIn"],
+            "customer": {
+                "type": "object", "required": ["externalUserId", "firstName", "lastName"],
+                "properties": {
+                    "externalUserId": {"type": "string", "maxLength": 128},
+                    "firstName": {"type": "string", "maxLength": 100},
+                    "lastName": {"type": "string", "maxLength": 100},
+                    "email": {"type": "string", "maxLength": 254},
+                    "phoneNumber": {"type": "string", "maxLength": 32},
+                    "dateOfBirth": {"type": "string", "description": "YYYY-MM-DD"},
+                    "kycVerified": {"type": "boolean"},
+                    "billing": {"type": "object", "properties": {
+                        "address": {"type": "string"}, "city": {"type": "string"}, "state": {"type": "string"},
+                        "countryCode": {"type": "string", "description": "ISO 3166-1 alpha-2"},
+                        "postalCode": {"type": "string"}}},
+                },
+            },
+        },
+    },
+    "PayoutCreated": {
+        "type": "object", "required": ["success", "payoutId", "status", "iframeUrls"],
+        "properties": {
+            "success": {"type": "boolean", "enum": [True]},
+            "message": {"type": "string", "nullable": True},
+            "payoutId": {"type": "string"},
+            "status": {"$ref": "#/components/schemas/PayoutStatus"},
+            "iframeUrls": {"type": "object", "required": ["card", "apm"],
+                           "properties": {"card": {"type": "string"}, "apm": {"type": "string"}}},
+            "expiresAt": {"type": "string", "description": "ISO 8601, UTC"},
+        },
+    },
+    "PayoutStatus": {"type": "string", "enum": ["CREATED", "WAITING_FOR_CONFIRMATION", "PENDING", "PROCESSED",
+                                                "REJECTED", "FAILED"]},
+    "Payout": {
+        "type": "object", "required": ["success", "payoutId", "status"],
+        "properties": {"success": {"type": "boolean", "enum": [True]}, "payoutId": {"type": "string"},
+                       "status": {"$ref": "#/components/schemas/PayoutStatus"}},
+        "description": "Also amount, currency, orderId, customer, method, paymentTypeId, destination "
+                       "(masked), transactionId, gatewayStatus, statusCode, reasonCode, reason, createdAt, "
+                       "updatedAt",
     },
     "Error": {
         "type": "object",
@@ -119,6 +190,23 @@ def _link_operation(summary: str, request_schema: str, description: str) -> dict
     }
 
 
+def _json(description: str, schema: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+_PAYOUT_ID = {"name": "payoutId", "in": "path", "required": True, "schema": {"type": "string"}}
+_AUTH_ERRORS = {"401": _error("Bad credentials", {"WWW-Authenticate": {"schema": {"type": "string"}}}),
+                "404": _error("Not one of this merchant's payouts")}
+
+
+def _payout_decision(summary: str, description: str) -> dict:
+    return {"summary": summary, "description": description, "security": [{"basicAuth": []}],
+            "parameters": [_PAYOUT_ID],
+            "responses": {"200": _json("The payout's new status", "Payout"), **_AUTH_ERRORS,
+                          "409": _error("The payout is not in a status this can change")}}
+
+
 _REDIRECT_PARAMETERS = [
     {"name": "publicId", "in": "path", "required": True, "schema": {"type": "string"}},
     *({"name": name, "in": "query", "required": name in ("amount", "currency", "successUrl", "failureUrl"),
@@ -162,6 +250,31 @@ _DOCUMENT: dict = {
                 "404": _html("Unknown publicId"),
             },
         }},
+        "/payouts": {"post": {
+            "summary": "Create a payout (OMNO)",
+            "description": "The customer chooses where the money goes on iframeUrls.card (a card) or "
+                           "iframeUrls.apm (a bank account or wallet). The same orderId with the same body "
+                           "gives the same payout; with another body, 409.",
+            "security": [{"basicAuth": []}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/PayoutRequest"}}}},
+            "responses": {"200": _json("The payout and its forms", "PayoutCreated"),
+                          "400": _error("Bad input (errors names each field)"),
+                          "401": _AUTH_ERRORS["401"],
+                          "409": _error("This orderId was used for another payout"),
+                          "413": _error("The body is larger than 64 KiB"),
+                          "415": _error("The body is not sent as application/json")},
+        }},
+        "/payouts/{payoutId}": {"get": {
+            "summary": "A payout's status", "security": [{"basicAuth": []}], "parameters": [_PAYOUT_ID],
+            "responses": {"200": _json("The payout", "Payout"), **_AUTH_ERRORS},
+        }},
+        "/payouts/{payoutId}/confirm": {
+            method: _payout_decision("Confirm a payout", "WAITING_FOR_CONFIRMATION -> CREATED: the forms open")
+            for method in ("post", "put")},
+        "/payouts/{payoutId}/reject": {
+            method: _payout_decision("Reject a payout", "WAITING_FOR_CONFIRMATION or CREATED -> REJECTED")
+            for method in ("post", "put")},
     },
     "components": {
         "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic",

@@ -251,11 +251,11 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 _PHONE = re.compile(r"\+?[0-9 ()-]{6,24}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _CUSTOMER_TEXT = {"externalUserId": 128, "firstName": 100, "lastName": 100, "email": 254, "phoneNumber": 32,
-                  "dateOfBirth": 10}
+                  "dateOfBirth": 10, "documentId": 64}
 _BILLING_TEXT = {"address": 200, "city": 100, "state": 100, "countryCode": 2, "postalCode": 16}
 #: What a payout needs of the customer (the seed marks every field required; we ask for
 #: what the forms and the gateway use and check the rest when it is sent).
-_CUSTOMER_REQUIRED = ("externalUserId", "firstName", "lastName")
+CUSTOMER_REQUIRED = ("externalUserId", "firstName", "lastName")
 
 
 def _text(value, key: str, limit: int, errors: dict) -> str | None:
@@ -301,7 +301,7 @@ def _amount(body: dict, currency: str | None, errors: dict) -> str | None:
     return None
 
 
-def _customer(body: dict, errors: dict) -> dict:
+def _customer(body: dict, errors: dict, required: tuple[str, ...] = CUSTOMER_REQUIRED) -> dict:
     customer = body.get("customer")
     if not isinstance(customer, dict):
         errors["customer"] = "is required: an object with externalUserId, firstName, lastName, ..."
@@ -311,7 +311,7 @@ def _customer(body: dict, errors: dict) -> dict:
         value = _text(customer.get(key), f"customer.{key}", limit, errors)
         if value:
             out[key] = value
-        elif key in _CUSTOMER_REQUIRED and f"customer.{key}" not in errors:
+        elif key in required and f"customer.{key}" not in errors:
             errors[f"customer.{key}"] = "is required"
     if out.get("email") and not _EMAIL.fullmatch(out["email"]):
         errors["customer.email"] = "must be an email address"
@@ -354,9 +354,12 @@ def _kyc(body: dict, errors: dict) -> bool:
     return False
 
 
-def validate_request(body, merchant: Merchant, limit_age: int, default_age: int) -> dict:
+def validate_request(body, merchant: Merchant, limit_age: int, default_age: int,
+                     customer_required: tuple[str, ...] = CUSTOMER_REQUIRED) -> dict:
     """The create-payout request (the OMNO seed's body, with OdeonPay's names accepted
-    too) as the fields of a payout record plus ``ttl``; raises PayoutRequestError."""
+    too) as the fields of a payout record plus ``ttl``; raises PayoutRequestError.
+    ``customer_required``: the customer fields that must be there (a cashier's withdrawal
+    may know no names: its forms ask for them)."""
     from .links import http_url_error  # the checkout's URL rules (redirect hosts)
 
     if not isinstance(body, dict):
@@ -378,7 +381,7 @@ def validate_request(body, merchant: Merchant, limit_age: int, default_age: int)
         errors[next(iter(ids))] = "orderId, externalId and invoiceId name the same id: send one"
     out = {"amount": amount, "currency": currency, "invoice_id": next(iter(ids.values()), None),
            "description": _text(body.get("description"), "description", 255, errors) or "",
-           "customer": _customer(body, errors), "kyc_verified": _kyc(body, errors),
+           "customer": _customer(body, errors, customer_required), "kyc_verified": _kyc(body, errors),
            "locale": normalize_locale(body["locale"]) if isinstance(body.get("locale"), str) and body["locale"]
            else None}
     for key, column in (("successUrl", "success_url"), ("failureUrl", "failure_url")):
@@ -397,6 +400,39 @@ def validate_request(body, merchant: Merchant, limit_age: int, default_age: int)
     if errors:
         raise PayoutRequestError(errors)
     return out
+
+
+#: A checkout's ``data`` keys (the seed's Link and payout ``data`` names) and the payout
+#: customer record's field each fills, for a withdrawal from the cashier.
+DATA_CUSTOMER = {"firstName": "firstName", "lastName": "lastName", "email": "email", "phone": "phoneNumber",
+                 "birthDate": "dateOfBirth", "dateOfBirth": "dateOfBirth", "documentId": "documentId"}
+DATA_BILLING = {"address": "address", "city": "city", "state": "state", "countryCode": "countryCode",
+                "postcode": "postalCode", "postalCode": "postalCode"}
+
+
+def customer_from_data(data: dict, external_id: str) -> dict:
+    """The payout's customer record from a checkout's ``data``: what the merchant told us
+    of the customer (names, email, phone, birth date, document, billing address)."""
+    customer = {"externalUserId": external_id,
+                **{to: str(data[key]) for key, to in DATA_CUSTOMER.items() if data.get(key)}}
+    billing = {to: str(data[key]) for key, to in DATA_BILLING.items() if data.get(key)}
+    if billing:
+        customer["billing"] = billing
+    return customer
+
+
+CASHIER_REQUIRED = ("externalUserId",)
+
+
+def customer_data_errors(data: dict, external_id: str, external_key: str = "accountId") -> dict[str, str]:
+    """What a payout would refuse in :func:`customer_from_data`, by ``data`` key (and
+    ``external_key`` for the external user id): checked when a cashier link is made."""
+    errors: dict[str, str] = {}
+    _customer({"customer": customer_from_data(data, external_id)}, errors, CASHIER_REQUIRED)
+    names = {"customer.externalUserId": external_key,
+             **{f"customer.{to}": f"data.{key}" for key, to in DATA_CUSTOMER.items() if data.get(key)},
+             **{f"customer.billing.{to}": f"data.{key}" for key, to in DATA_BILLING.items() if data.get(key)}}
+    return {names.get(key, key): reason for key, reason in errors.items()}
 
 
 def needs_confirmation(merchant: Merchant) -> bool:

@@ -410,21 +410,23 @@ def _viewport(ctx, param, values) -> tuple[tuple[int, int], ...]:
 @click.option("--theme", required=True, help="A preset theme: a file name in themes/ without .json.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Where the PNG files and index.html go.")
-@click.option("--locale", "locales", multiple=True, help="en_US and ru_RU when not given. Repeatable.")
+@click.option("--locale", "locales", multiple=True,
+              help="en_US or ru_RU (the locales the checkout has); both when not given. Repeatable.")
 @click.option("--viewport", "viewports", multiple=True, callback=_viewport,
               help="WIDTHxHEIGHT; 375x812 and 1280x800 when not given. Repeatable.")
 def preview_command(theme: str, out: Path, locales: tuple[str, ...], viewports) -> None:
     """Screenshots of every page state of THEME and an index.html contact sheet; exits 1
     on a console error, a failed request or text overflowing its box."""
-    from . import themes
+    from . import i18n, themes
 
     logging.getLogger("checkout").addHandler(logging.NullHandler())  # the timeout card's warning is expected
     if theme not in themes.presets():
         raise click.BadParameter(f"unknown theme {theme!r}; presets: {', '.join(themes.presets())}",
                                  param_hint="--theme")
     for locale in locales:
-        if not re.fullmatch(r"[a-z]{2}_[A-Z]{2}", locale):
-            raise click.BadParameter(f"{locale!r} is not a locale like en_US", param_hint="--locale")
+        if locale not in i18n.LOCALES:  # another would show en_US pages under its name
+            raise click.BadParameter(f"{locale!r} is not a locale the checkout has pages in; "
+                                     f"choose from {', '.join(i18n.LOCALES)}", param_hint="--locale")
     report = render(theme, out, locales or DEFAULT_LOCALES, viewports)
     for problem in report.problems:
         click.echo(problem, err=True)

@@ -198,18 +198,24 @@ class Store:
             return cur.rowcount == 1
 
     # -- idempotency -------------------------------------------------------------------
+    #: How long an Idempotency-Key is remembered (as Stripe does): a key sent again later
+    #: makes a new link, and the table does not grow for ever.
+    IDEMPOTENCY_SECONDS = 24 * 3600
+
     def idempotent(self, merchant: str, key: str, body_hash: str, response: str) -> tuple[str, str]:
         """Remember ``response`` for (merchant, key) unless one is there; return the stored
         (body_hash, response)."""
+        now = time.time()
         with self._tx() as db:
+            db.execute("DELETE FROM idempotency WHERE created_at < ?", (now - self.IDEMPOTENCY_SECONDS,))
             db.execute("INSERT OR IGNORE INTO idempotency VALUES (?, ?, ?, ?, ?)",
-                       (merchant, key, body_hash, response, time.time()))
+                       (merchant, key, body_hash, response, now))
             row = db.execute("SELECT body_hash, response FROM idempotency WHERE merchant = ? AND key = ?",
                              (merchant, key)).fetchone()
             return row[0], row[1]
 
     def find_idempotent(self, merchant: str, key: str) -> tuple[str, str] | None:
         row = self._connect().execute(
-            "SELECT body_hash, response FROM idempotency WHERE merchant = ? AND key = ?",
-            (merchant, key)).fetchone()
+            "SELECT body_hash, response FROM idempotency WHERE merchant = ? AND key = ? AND created_at >= ?",
+            (merchant, key, time.time() - self.IDEMPOTENCY_SECONDS)).fetchone()
         return (row[0], row[1]) if row else None

@@ -63,7 +63,15 @@ _FUNC = (
     re.compile(rf"(rgba?|hsla?)\({_S}*{_N}(%|deg)?{_S}*,{_S}*{_C}{_S}*,{_S}*{_C}{_S}*(?:,{_S}*{_C}{_S}*)?\)", re.I),
     re.compile(rf"(rgba?|hsla?)\({_S}*{_N}(%|deg)?{_S}+{_C}{_S}+{_C}{_S}*(?:/{_S}*{_C}{_S}*)?\)", re.I),
 )
-_FAMILY = re.compile(r"[A-Za-z_-][A-Za-z0-9_-]*(?: [A-Za-z_-][A-Za-z0-9_-]*)*")
+# Unquoted family names: identifiers separated by single spaces, none starting with a
+# digit, "--" or "-" and a digit (not identifiers, or custom properties' names), and none a
+# CSS-wide keyword or "default" (reserved: "inherit" would change what the property means).
+_IDENT = r"(?:[A-Za-z_]|-[A-Za-z_])[A-Za-z0-9_-]*"
+_FAMILY = re.compile(rf"{_IDENT}(?: {_IDENT})*")
+_RESERVED_FONT_WORDS = frozenset({"inherit", "initial", "unset", "revert", "revert-layer", "default"})
+# Text that could reorder or hide what is around it: C0 and C1 controls, DEL, and the bidi
+# embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069).
+_TEXT_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _LENGTH = re.compile(r"(\d{1,3}(?:\.\d{1,3})?|\.\d{1,3})(px|rem|em)")
 _LOGO = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _LENGTH_MAX = {"px": 48.0, "rem": 3.0, "em": 3.0}
@@ -250,7 +258,10 @@ def _check(key: str, value):
             raise ThemeError(key, "must be a font list of at most 200 characters")
         families = [f.strip() for f in value.split(",")]
         if not all(_FAMILY.fullmatch(f) for f in families):
-            raise ThemeError(key, "must be font names (letters, digits, spaces, hyphens) separated by commas")
+            raise ThemeError(key, "must be font names (letters, digits, spaces, hyphens) separated by commas; "
+                                  "no name may start with a digit or --")
+        if reserved := next((w for f in families for w in f.split(" ") if w.lower() in _RESERVED_FONT_WORDS), None):
+            raise ThemeError(key, f"{reserved!r} is a CSS keyword, not a font name")
         return ", ".join(families)
     if key == "formControlBorderRadius":
         if (type(value) is int and value == 0) or (isinstance(value, str) and value.strip() == "0"):
@@ -266,8 +277,8 @@ def _check(key: str, value):
     if key in TEXT_LIMITS:
         if not isinstance(value, str) or len(value) > TEXT_LIMITS[key]:
             raise ThemeError(key, f"must be text of at most {TEXT_LIMITS[key]} characters")
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            raise ThemeError(key, "must not contain control characters")
+        if _TEXT_FORBIDDEN.search(value):
+            raise ThemeError(key, "must not contain control characters or bidirectional overrides")
         return value.strip()
     if key == "logo":
         if not isinstance(value, str) or not _LOGO.fullmatch(value):

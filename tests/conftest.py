@@ -8,7 +8,8 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from html import unescape
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from flask import Flask, request
@@ -81,6 +82,23 @@ def make_link(app, client):
         assert response.status_code == 200, response.json
         return "/" + response.json["link"]["action"].split("://", 1)[1].split("/", 1)[1]
     return make
+
+
+def hand_over_target(response) -> str:
+    """Where a hand-over page (Redirect 3-D Secure, a payment method's page: see
+    ``pay.hand_over``) sends the customer: a GET form that goes by itself, and that its
+    own CSP lets go only there."""
+    assert response.status_code == 200, response.status_code
+    html = response.get_data(as_text=True)
+    form = re.search(r'<form method="get" action="([^"]+)" data-autopost>(.*?)</form>', html, re.S)
+    assert form, "not a hand-over page"
+    action = unescape(form[1])
+    fields = [(unescape(n), unescape(v)) for n, v in
+              re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', form[2])]
+    target = urlsplit(action)
+    allowed = response.headers["Content-Security-Policy"].split("form-action", 1)[1].split(";")[0].split()
+    assert f"{target.scheme}://{target.netloc}" in allowed, allowed
+    return action + ("?" + urlencode(fields) if fields else "")
 
 
 class _QuietHandler(WSGIRequestHandler):

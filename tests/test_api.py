@@ -298,3 +298,34 @@ def test_cli_link_create_refuses_bad_input(app, args, message):
     assert result.exit_code == 1
     assert message in result.stderr
     assert "/c/" not in result.stdout
+
+
+def test_behind_a_proxy_each_customer_is_themselves(tmp_path):
+    """TRUSTED_PROXIES=1: decline limits count the customer's address from X-Forwarded-For,
+    and the same-origin check and links use the public https host the proxy was asked for."""
+    from test_pay_http import card_data, local, merchant_result, text
+
+    app = create_app(base_config(tmp_path, TRUSTED_PROXIES=1, MAX_DECLINES_PER_IP=1))
+    client = app.test_client()
+    public = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "pay.shop.example"}
+
+    def link(invoice):
+        answer = client.post("/checkout/link", json=seed_request(invoiceId=invoice), auth=DEMO_AUTH, headers=public)
+        assert answer.json["link"]["action"].startswith("https://pay.shop.example/c/")
+        return local(answer.json["link"]["action"])
+
+    def pay(path, customer, cvv):
+        headers = {**public, "X-Forwarded-For": customer, "Origin": "https://pay.shop.example",
+                   "Sec-Fetch-Site": "same-origin"}
+        page = client.get(path, headers=headers)
+        return client.post(f"{path}/card", data=card_data(text(page), cvv=cvv), headers=headers)
+
+    assert pay(link("a"), "203.0.113.7", "333").status_code == 402
+    assert pay(link("b"), "203.0.113.7", "123").status_code == 429  # that customer's limit
+    merchant_result(pay(link("c"), "198.51.100.9", "123"), "https://example.com/success")  # not the next one's
+
+
+def test_a_database_url_that_is_not_a_file_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="SQLite file path"):
+        create_app(base_config(tmp_path, DATABASE="redis://localhost:6379/0"))
+    assert not list(tmp_path.glob("redis*"))

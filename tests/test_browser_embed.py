@@ -9,7 +9,7 @@ import os
 import re
 import secrets
 import time
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
 from conftest import CHROMIUM_FLAGS, LiveServer, _serve
@@ -90,6 +90,12 @@ def shop(site):
         return Response(html, headers={"Content-Security-Policy": (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
             f"frame-src {checkout_origin}")})
+
+    @app.get("/links")
+    def links():
+        """The shop's page with redirect links its server wrote (href given by the test)."""
+        items = "".join(f'<li><a id="{name}" href="{href}">{name}</a></li>' for name, href in request.args.items())
+        return f"<!doctype html><title>Shop</title><ul>{items}</ul>"
 
     server = LiveServer(app)
     yield server.url.replace("127.0.0.1", "localhost")
@@ -366,6 +372,30 @@ def test_widget_escape_cancels(site, page, shop):
     assert_modal_closed_and_focus_restored(page)
 
 
+def test_closing_the_widget_during_a_payment_reports_it_pending(site, page, shop):
+    """The customer pays with the slow card and closes the dialog before the answer: the
+    merchant hears "pending" with a signed result, not "cancelled", and the charge that
+    went through is still there to be confirmed (status), never a second time."""
+    invoice = "wdg-slow-" + secrets.token_hex(3)
+    open_widget(page, shop, **WIDGET_OPTIONS, invoiceId=invoice)
+    frame = page.frame_locator("iframe.ckw-frame")
+    frame.locator("#name").fill("John Doe")
+    frame.locator("#number").fill("4000 0000 0000 0408")  # charged, but the answer comes too late
+    frame.locator("#expiry").fill("12 / 34")
+    frame.locator("#cvv").fill("123")
+    frame.locator("button.pay").click(no_wait_after=True)
+    page.wait_for_timeout(300)
+    page.click(".ckw-close")
+    assert page.locator("dialog.ckw-dialog[open]").count() == 0  # the dialog goes at once
+    (kind, reason, result), _ = wait_calls(page)
+    assert (kind, reason) == ("onFail", "pending")
+    fields = verified_fields(result)
+    assert (fields["status"], fields["statusCode"], fields["invoiceId"]) == ("Created", "10", invoice)
+    assert_modal_closed_and_focus_restored(page)
+    page.wait_for_timeout(3500)
+    assert site.ledger.count("pbid_test", invoice) == 1
+
+
 def test_widget_with_a_server_created_checkout_resizes_and_closes(site, page, shop):
     link = link_for(site, description="Server-made")
     open_widget(page, shop, token=link)
@@ -420,3 +450,53 @@ def test_demo_store_iframe_and_widget(site, page):
     poll(page, "document.getElementById('result-title').textContent.includes('(widget)')")
     page.wait_for_selector("#verified.demo-ok")
     assert page.text_content("[data-field='amount']") == "18.50"
+
+
+def test_focus_goes_to_the_first_error_inside_a_cross_origin_iframe(site, page, shop):
+    """Chromium ignores ``autofocus`` in a cross-origin frame: the page's own script moves
+    focus to the first field in error, so a keyboard or screen-reader user lands on it."""
+    open_in_shop(page, shop, embed_url(link_for(site), shop))
+    wait_message(page, "checkout:ready")
+    pay(page.frame_locator("#checkout"), "4242 4242 4242 4241")  # fails the Luhn check
+    checkout = page.locator("#checkout").element_handle().content_frame()
+    checkout.wait_for_selector("#number-error")
+    checkout.wait_for_load_state("load")
+    assert checkout.evaluate("document.activeElement.id") == "number"
+
+
+def test_demo_store_iframe_with_3ds_on_the_gateways_origin(site, page):
+    """The sandbox runs as its own server here: the demo page must let its frame go to
+    the gateway's 3-D Secure page (CSP frame-src) and come back."""
+    page.goto(site.url + "/")
+    page.click("#pay-iframe")
+    frame = page.frame_locator("#checkout-frame")
+    pay(frame, "4111 1111 1111 1111")
+    frame.locator("#passphrase").fill("4")
+    frame.locator("button.pay").click()
+    page.wait_for_selector("#verified.demo-ok")
+    assert page.text_content("[data-field='status']") == "Completed"
+
+
+# -- redirect links ----------------------------------------------------------------------------------
+def test_redirect_links_from_the_shops_page(site, page, shop):
+    """The shop (localhost) links to /payments/redirect/<publicId> on the checkout (127.0.0.1):
+    a good signature opens the payment page and pays; a missing or wrong one is refused."""
+    from test_redirect_links import SEED_QUERY, signed
+
+    query = {**SEED_QUERY, "invoiceId": "rdr-" + secrets.token_hex(3), "successUrl": f"{shop}/links",
+             "failureUrl": f"{shop}/links"}
+    base = f"{site.url}/payments/redirect/pbid_test?"
+    good = base + signed(query)
+    wrong = base + signed({**query, "amount": "0.01"}).replace("amount=0.01", "amount=10.50")
+    page.goto(f"{shop}/links?" + urlencode({"good": good, "unsigned": base + urlencode(query), "wrong": wrong}))
+    for name in ("unsigned", "wrong"):
+        page.click(f"#{name}")
+        assert page.text_content("h1") == "This payment link is not valid"
+        page.go_back()
+    page.click("#good")
+    page.wait_for_url(re.compile(re.escape(site.url) + r"/c/"))
+    assert page.text_content("#amount").strip() == "€10.50"
+    pay(page, "4242 4242 4242 4242")
+    page.wait_for_url(re.compile(re.escape(shop) + r"/links\?"))
+    fields = verified_fields(dict(parse_qsl(urlsplit(page.url).query)))
+    assert (fields["status"], fields["amount"], fields["invoiceId"]) == ("Completed", "10.50", query["invoiceId"])

@@ -203,3 +203,91 @@ def test_the_payment_page_in_english_has_no_russian(client, make_link):
     assert _squash(f"Pay {_amount('en_US')}") in text
     assert "Card number" in text
     assert not CYRILLIC.search(text), f"Cyrillic on the en_US page: {CYRILLIC.findall(text)}\n{text}"
+
+
+# -- which language a page is in -----------------------------------------------------------
+def _token(path: str) -> str:
+    return path.rsplit("/c/", 1)[1]
+
+
+@pytest.mark.parametrize(("accept", "lang"), [
+    ("en-GB,ru;q=0.9", "en"),  # quality order first: en-GB (English) before ru
+    ("ru-RU,ru;q=0.9,en-US;q=0.8", "ru"),
+    ("de-DE,ru;q=0.8,en;q=0.5", "ru"),  # no German pages: the next language the browser takes
+    ("ru;q=0.5,en-GB;q=0.9", "en"),
+    ("de,fr;q=0.9", "en"), ("ru;q=0", "en"),  # nothing we have (q=0 is "not this"): en_US
+])
+def test_a_link_without_a_locale_follows_the_browser(client, make_link, accept, lang):
+    response = client.get(make_link(locale=None), headers={"Accept-Language": accept})
+    assert response.status_code == 200
+    assert f'<html lang="{lang}"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("locale", ["de_DE", "fr", "xx-YY"])
+def test_a_locale_we_have_no_pages_in_leaves_it_to_the_browser(app, client, make_link, locale):
+    from checkout import tokens
+
+    path = make_link(locale=locale)
+    with app.app_context():
+        assert "locale" not in tokens.load_checkout(_token(path))  # stored as absent, not as en_US
+    russian = client.get(path, headers={"Accept-Language": "ru-RU,ru;q=0.9"})
+    assert '<html lang="ru"' in russian.get_data(as_text=True)
+    english = client.get(path)
+    assert '<html lang="en"' in english.get_data(as_text=True)
+
+
+def test_the_checkout_locale_wins_over_the_browser(app, client, make_link):
+    from checkout import tokens
+
+    for locale, stored, accept, lang in (("ru_RU", "ru_RU", "en-US", "ru"), ("en_US", "en_US", "ru", "en"),
+                                         ("ru-RU", "ru_RU", "en", "ru"), ("en_GB", "en_US", "ru", "en")):
+        path = make_link(locale=locale)
+        with app.app_context():
+            assert tokens.load_checkout(_token(path))["locale"] == stored
+        html = client.get(path, headers={"Accept-Language": accept}).get_data(as_text=True)
+        assert f'<html lang="{lang}"' in html, locale
+
+
+def test_an_expired_link_says_so_in_the_links_language(app, client, make_link, monkeypatch, ru):
+    import time
+
+    path = make_link(locale="ru_RU")
+    page = client.get(path)
+    later = time.time() + app.config["TOKEN_MAX_AGE"] + 10
+    monkeypatch.setattr(time, "time", lambda: later)
+    response = client.post(f"{path}/card", data={"name": "Jane Doe"}, headers={"Accept-Language": "en-US"})
+    assert response.status_code == 410 and page.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<html lang="ru"' in html
+    assert ru.get("This payment link has expired").string in _visible_text(html)
+    assert "expired" not in html
+
+
+def test_choosing_no_other_method_is_answered_in_the_page_language(client, make_link, ru):
+    """The browser's own "please select one" bubble would speak the browser's language:
+    the methods form leaves checking to the server, which answers in the page's."""
+    path = make_link(locale="ru_RU")
+    html = client.get(path, headers={"Accept-Language": "en-US"}).get_data(as_text=True)
+    form = re.search(r'<form method="post" action="([^"]*/apm[^"]*)"[^>]*>(.*?)</form>', html, re.S)
+    assert form, "no other methods on the page"
+    assert re.search(r'<form [^>]*action="[^"]*/apm[^"]*"[^>]*\bnovalidate\b', html)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form[2])[1]
+    response = client.post(form[1], data={"csrf_token": token}, headers={"Accept-Language": "en-US"})
+    assert response.status_code == 422
+    text = _visible_text(response.get_data(as_text=True))
+    assert ru.get("Choose a payment method.").string in text
+    assert "Choose a payment method." not in text
+
+
+@pytest.mark.parametrize(("kind", "msgid"), [("success", "Payment complete"), ("failure", "Payment declined"),
+                                             ("pending", "Payment being confirmed"), ("cancel", "Payment cancelled"),
+                                             ("nonsense", "Payment result")])
+def test_the_demo_result_page_is_in_the_customers_language(client, ru, kind, msgid):
+    response = client.get(f"/demo/result/{kind}", headers={"Accept-Language": "ru-RU,ru;q=0.9"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    heading = ru.get(msgid).string
+    assert f"<title>{heading}</title>" in html and f"<h1>{heading}</h1>" in html  # not the raw kind
+    text = _visible_text(html)
+    assert ru.get("Back to the store").string in text
+    assert "Back to the store" not in text and kind not in text

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import DEMO_AUTH, base_config, seed_request
+from conftest import DEMO_AUTH, base_config, hand_over_target, seed_request
 
 from checkout import create_app, results, tokens
 from checkout import store as st
@@ -233,7 +233,7 @@ def test_bad_field_values_are_refused_with_messages(app, client):
     assert ledger(app).count("pbid_test", "fields") == 0
     # Fixed: on to the method's page, with what the customer typed and the request's data.
     sent = client.post(path, data={"csrf_token": csrf, "personId": "jane@okaxis", "phone": "95557 77666"})
-    assert sent.status_code == 303 and "/sandbox/apm/" in sent.headers["Location"]
+    assert "/sandbox/apm/" in hand_over_target(sent)
     row = ledger(app).find(id=int(checkout_row(app, path).transaction_id))
     assert (row["person_id"], row["name"]) == ("jane@okaxis", "")
 
@@ -259,14 +259,44 @@ def test_fields_page_cancel(app, client):
     assert result["status"] == "Cancelled"
 
 
+@pytest.mark.parametrize("type_id, currency, field, says", [
+    (999999, "USD", "data.paymentTypeId", "999999 is not a payment method of the APM catalogue"),
+    (2, "USD", "data.paymentTypeId", "APM Test Payout (2) is a payout method: it takes no payments"),
+    (2000, "USD", "currency", "UPI (2000) takes INR, not USD"),
+    (4012, "USD", "currency", "Direct PIX (4012) takes BRL, not USD"),
+    (10100, "BTC", "currency", "must be an ISO 4217 currency code, e.g. USD: BTC, Bitcoin (10100) takes the "
+                               "price in such a currency and the gateway quotes it in BTC"),
+])
+def test_the_api_refuses_a_link_its_method_cannot_pay(app, client, type_id, currency, field, says):
+    """Checked against the catalogue when the link is made, not when the customer opens it."""
+    response = client.post("/payments/link", json=link_body(type_id, {}, currency=currency), auth=DEMO_AUTH)
+    assert response.status_code == 400
+    assert response.json["errors"][field] == says and response.json["message"] == f"{field}: {says}"
+
+
 @pytest.mark.parametrize("type_id, currency, says", [
     (999999, "USD", "This payment method is not available"),
     (2, "USD", "This payment method is not available"),  # payout only
     (2000, "USD", "UPI does not take payments in USD."),
 ])
-def test_methods_that_cannot_take_this_payment(client, type_id, currency, says):
-    response = client.get(direct_link(client, type_id, {}, currency=currency))
+def test_a_link_made_before_the_check_says_so_when_opened(app, client, type_id, currency, says):
+    with app.test_request_context():
+        token = tokens.sign_checkout({"m": "pbid_test", "amount": "10.66", "currency": currency, "mode": "apm",
+                                      "paymentTypeId": type_id, "successUrl": "https://example.com/success",
+                                      "failureUrl": "https://example.com/failure"})
+    response = client.get(f"/d/{token}")
     assert response.status_code == 422 and says in text(response)
+
+
+def test_the_seeds_own_link_example_can_be_paid(app, client):
+    """The seed's main Link request (10.66 USD, countryCode BR, Banco Itau 1000) makes a
+    link that goes on to the method's page (the sandbox's), not to "not in USD"."""
+    seed = {"personId": "4000878749933", "phone": "+73838247553", "address": "Wall Street 14-49",
+            "city": "New York", "firstName": "John", "lastName": "Doe", "countryCode": "BR"}
+    path = direct_link(client, 1000, seed, currency="USD", amount=10.66)
+    response = client.get(path)
+    assert response.status_code == 303 and "/sandbox/apm/" in response.headers["Location"]
+    assert checkout_row(app, path).state == st.PENDING
 
 
 def test_expired_link_starts_nothing(app, client):

@@ -84,6 +84,7 @@ def test_sample_rows():
     assert rows[3020] == ("UPI Payouts", "India", "IN", False, True, ("INR",))
     assert rows[3021] == ("Bank Transfer Payouts", "India", "IN", False, True, ("INR",))
     assert rows[2041] == ("VISA/MC/RuPay", "Worldwide", None, True, False, ("INR",))
+    assert rows[1000] == ("Banco Itau", "Brazil", "BR", True, False, ("BRL", "USD"))  # the seed's Link example
     assert rows[4011] == ("Boleto", "Brazil", "BR", True, False, ("BRL",))
     assert rows[4012] == ("Direct PIX", "Brazil", "BR", True, False, ("BRL",))
     assert rows[6000] == ("SEPA Credit Transfer", "EU", None, False, True, ("EUR",))
@@ -234,6 +235,8 @@ def test_for_checkout_india_and_brazil():
     assert {4011, 4012, 4013, 1000, 1007} <= brazil and 2000 not in brazil
     assert ids(for_checkout("brl", None)) == brazil
     assert not ids(for_checkout("INR", "BR")) & {2000, 4012}  # India's methods need India
+    assert ids(for_checkout("USD", "BR")) == {1, 1000, 10100}  # the seed's Link example: USD, countryCode BR
+    assert 1000 not in ids(for_checkout("USD", None))
     assert 1 not in ids(for_checkout("INR", "IN", include_test=False))
 
 

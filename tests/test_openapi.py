@@ -43,7 +43,10 @@ def test_schemathesis_finds_no_server_error(case):
 def test_the_document_describes_the_api(client):
     doc = client.get("/openapi.json").json
     assert doc["openapi"].startswith("3.")
-    assert set(doc["paths"]) == {"/checkout/link", "/payments/link", "/payments/redirect/{publicId}"}
+    # Every merchant route (HTTP Basic) of the app is here, and nothing else.
+    assert set(doc["paths"]) == {"/checkout/link", "/payments/link", "/payments/redirect/{publicId}", "/payouts",
+                                 "/payouts/{payoutId}", "/payouts/{payoutId}/confirm", "/payouts/{payoutId}/reject"}
+    assert "cashier" in doc["components"]["schemas"]["CheckoutRequest"]["properties"]["mode"]["enum"]
     basic = doc["components"]["securitySchemes"]["basicAuth"]
     assert (basic["type"], basic["scheme"]) == ("http", "basic")
     headers = {p["name"] for p in doc["components"]["parameters"].values()}

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import EXTRA_FIELDS, base_config, seed_request
+from conftest import EXTRA_FIELDS, base_config, hand_over_target, seed_request
 
 from checkout import create_app, results
 
@@ -34,7 +34,7 @@ class Forms(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = {k: v or "" for k, v in attrs}
         if tag == "form":
-            self.forms.append({"action": a.get("action", ""), "fields": {}})
+            self.forms.append({"action": a.get("action", ""), "method": a.get("method", "get"), "fields": {}})
         elif tag == "input":
             self.inputs.append(a)
             if self.forms:
@@ -167,6 +167,27 @@ def test_invalid_card_keeps_name_and_expiry_but_never_the_number_or_cvv(app, cli
     assert not fields.get("number") and not fields.get("cvv")
     assert "4242 4242 4242 4241" not in html and "4242424242424241" not in html and "987" not in html
     assert ledger_count(app) == 0
+
+
+def _autofocused(html: str) -> list[str]:
+    return re.findall(r'<(?:input|select)\b[^>]*\bid="([^"]+)"[^>]*\bautofocus\b', html)
+
+
+def test_focus_goes_to_the_first_error_in_page_order(client, make_link):
+    """The page shows contact details, then the card, then billing, then shipping (whatever
+    the order of ``page.fields``): focus goes to the first field in error on the page."""
+    path = make_link()  # the seed example: page.fields email, phone, shipping, billing
+    page = client.get(path)
+    response = client.post(f"{path}/card", data={**card_data(text(page), name=""), "email": "x@"})
+    assert response.status_code == 422
+    html = text(response)
+    assert 'aria-invalid="true" aria-describedby="name-error"' in html  # the name is in error too
+    assert _autofocused(html) == ["email"]
+    # Shipping comes before billing in page.fields, after it on the page.
+    data = {**card_data(text(page)), "shipping_address-line1": "", "billing_address-postcode": ""}
+    html = text(client.post(f"{path}/card", data=data))
+    assert html.index('id="billing_address-postcode"') < html.index('id="shipping_address-line1"')
+    assert _autofocused(html) == ["billing_address-postcode"]
 
 
 def test_three_declines_go_to_the_failure_url(app, client, make_link):
@@ -342,6 +363,14 @@ def test_advanced_3ds_success(app, client, make_link):
     assert ledger_count(app) == 1
 
 
+def test_the_3ds_hand_over_page_wears_the_checkout_theme(client, make_link):
+    path = make_link(page={"payButtonColor": "#123456", "rightContainerBackgroundColor": "#fafaf0"})
+    response = pay(client, path, number="4111 1111 1111 1111")
+    assert response.status_code == 200 and "data-autopost" in text(response)
+    style = re.search(r"<style nonce=[^>]*>(.*?)</style>", text(response), re.S)
+    assert style and "--pay-bg:#123456;" in style[1] and "--right-bg:#fafaf0;" in style[1]
+
+
 def test_advanced_3ds_wrong_passphrase_declines(app, client, make_link):
     path = make_link()
     fields = _start_3ds(client, path)
@@ -392,8 +421,7 @@ def test_3ds_term_url_refuses_an_unknown_md(app, client, make_link):
 def test_redirect_3ds(app, client, make_link):
     path = make_link()
     response = pay(client, path, number="4200 0000 0000 0000")
-    assert response.status_code == 303
-    redirect_url = response.headers["Location"]
+    redirect_url = hand_over_target(response)
     assert urlsplit(redirect_url).path == "/sandbox/redirect/"
     bank_page = client.get(local(redirect_url))
     assert bank_page.status_code == 200
@@ -408,7 +436,7 @@ def test_redirect_3ds(app, client, make_link):
 
 def test_redirect_3ds_wrong_passphrase_declines(app, client, make_link):
     path = make_link()
-    redirect_url = pay(client, path, number="4200000000000000").headers["Location"]
+    redirect_url = hand_over_target(pay(client, path, number="4200000000000000"))
     reference = parse_qs(urlsplit(redirect_url).query)["link_reference"][0]
     back = client.post("/sandbox/redirect/", data={"link_reference": reference, "passphrase": "5"})
     response = client.get(local(back.headers["Location"]))
@@ -418,7 +446,7 @@ def test_redirect_3ds_wrong_passphrase_declines(app, client, make_link):
 
 def test_return_does_not_trust_the_query_string(app, client, make_link):
     path = make_link()
-    assert pay(client, path, number="4200 0000 0000 0000").status_code == 303
+    assert "/sandbox/redirect/" in hand_over_target(pay(client, path, number="4200 0000 0000 0000"))
     response = client.get(f"{path}/return?status=Completed&statusCode=4")
     assert response.status_code == 202  # the gateway still says AwaitingAuthentication
     assert "We are confirming your payment" in text(response)
@@ -430,6 +458,8 @@ def test_charged_but_no_answer_is_settled_by_status(app, client, make_link):
     response = pay(client, path, number="4000 0000 0000 0507")
     assert response.status_code == 202
     assert "We are confirming your payment" in text(response)
+    # The page is complete as it stands (its status line speaks): never marked busy for good.
+    assert "aria-busy" not in text(response)
     store = app.extensions["checkout.store"]
     cid = store._connect().execute("SELECT id FROM checkouts").fetchone()[0]
     assert store.get(cid).state == "pending"
@@ -464,11 +494,11 @@ def test_nothing_charged_lets_the_customer_try_again(tmp_path):
 def test_pending_result_goes_to_the_pending_url(app, client, make_link):
     path = make_link()
     html = text(pay(client, path, number="4000 0000 0000 0507"))
-    pending = [a for a in re.findall(r'href="([^"]+)"', html) if a.startswith("https://example.com/pending")]
-    assert len(pending) == 1
-    query = urlsplit(pending[0].replace("&amp;", "&")).query
-    assert results.verify(query, SECRET)
-    assert parse_qs(query)["statusCode"] == ["10"]
+    leave = [a for a in re.findall(r'href="([^"]+)"', html) if "/finish/pending" in a]
+    assert len(leave) == 1
+    # Signed when the customer follows the link, not when the page was drawn.
+    result = merchant_result(client.get(leave[0].replace("&amp;", "&")), "https://example.com/pending")
+    assert result["statusCode"] == "10" and abs(int(result["ts"]) - time.time()) < 5
 
 
 # -- cancel ---------------------------------------------------------------------------------

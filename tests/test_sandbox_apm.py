@@ -199,6 +199,25 @@ def test_crypto_link_gives_address_amount_and_expiry(client, browser):
     assert settled.kind == "completed" and settled.crypto == quote
 
 
+def test_the_apm_page_speaks_the_customers_language(client, browser):
+    """The quote's expiry as people write dates in the page's language (the machine-readable
+    time beside it), and the status in words of that language, not the API's name."""
+    from babel.dates import format_datetime
+
+    outcome = link(client, 10100, {}, amount="0.00045", currency="BTC")
+    ru = {"Accept-Language": "ru-RU,ru;q=0.9"}
+    html = browser.get(page_path(outcome), headers=ru).get_data(as_text=True)
+    expires = datetime.strptime(outcome.crypto.expires_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    shown = format_datetime(expires, "long", tzinfo=UTC, locale="ru_RU")
+    assert f'<time datetime="{outcome.crypto.expires_at}">{shown}</time>' in html
+    assert re.search(r"[\u0400-\u04FF]", shown)  # month names in Russian
+    browser.post(page_path(outcome), data={"decision": "approve"})
+    html = browser.get(page_path(outcome), headers=ru).get_data(as_text=True)
+    assert "Completed" not in html and "итоговый статус: выполнен." in html
+    english = browser.get(page_path(outcome), headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "This payment is final: completed." in english
+
+
 def test_usdt_quote_in_usd(client, browser):
     outcome = link(client, 7009, {}, amount="10.66", currency="USD")
     quote = outcome.crypto

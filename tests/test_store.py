@@ -3,6 +3,7 @@ Secure context, idempotency keys, and no card data at rest."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import time
 
@@ -148,6 +149,17 @@ def test_idempotency_keys(store):
     # Keys are per merchant.
     assert store.find_idempotent("other", "k1") is None
     assert store.idempotent("other", "k1", "hash-3", "{}") == ("hash-3", "{}")
+
+
+def test_idempotency_keys_are_forgotten_after_a_day(store, monkeypatch):
+    store.idempotent("pbid_test", "k1", "hash-1", '{"a": 1}')
+    later = time.time() + Store.IDEMPOTENCY_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert store.find_idempotent("pbid_test", "k1") is None
+    # The key makes a new answer, and the old row is gone from the file.
+    assert store.idempotent("pbid_test", "k1", "hash-2", '{"a": 2}') == ("hash-2", '{"a": 2}')
+    rows = sqlite3.connect(store.path).execute("SELECT COUNT(*) FROM idempotency").fetchone()[0]
+    assert rows == 1
 
 
 def test_state_survives_a_new_store_on_the_same_file(tmp_path):

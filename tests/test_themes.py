@@ -57,6 +57,13 @@ def hostile_cases():
         ("fields", ["email", "password"]), ("fields", "email"), ("fields", ["<script>"]),
         ("logo", "../../etc/passwd"), ("logo", "a/b"), ("logo", "Logo"), ("logo", ""),
         ("merchantTitle", "a" * 81), ("footerText", "a" * 301), ("footerText", "line\nbreak"),
+        *((key, f"Acme{ch}Ltd") for key in themes.TEXT_LIMITS
+          for ch in ("\x85", "\x9b", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+                     "\u2066", "\u2067", "\u2068", "\u2069")),  # C1 controls, bidi overrides and isolates
+        *(("bodyFont", value) for value in (
+            "inherit", "initial", "unset", "revert", "revert-layer", "default", "INHERIT", "Arial, unset",
+            "Inherit Sans, serif", "Arial, default", "3D Font", "Arial, 9x", "--var-font", "Arial, --x",
+            "-1font", "Font -2x")),
         ("color", "red"), ("<script>", "x"), ("payButtonColour", "red"),
     ]
 
@@ -109,6 +116,7 @@ def test_good_radii(value, expected):
     ("Inter, sans-serif", "Inter, sans-serif"),
     ("-apple-system,BlinkMacSystemFont", "-apple-system, BlinkMacSystemFont"),
     (SEED_PAGE["bodyFont"], SEED_PAGE["bodyFont"]), ("Segoe UI", "Segoe UI"),
+    ("Font3D, Inherited Sans, defaults", "Font3D, Inherited Sans, defaults"), ("-x-font, _y", "-x-font, _y"),
 ])
 def test_good_fonts(value, expected):
     assert themes.resolve(None, {"bodyFont": value}).css_vars["--body-font"] == expected
@@ -240,6 +248,15 @@ def test_lint_cli_seed_example(runner):
     assert "FAIL: 4 of 9 pairs below their minimum" in result.output
 
 
+@pytest.mark.parametrize("locale", ["de_DE", "en_GB", "ru", "english"])
+def test_preview_refuses_a_locale_the_checkout_has_no_pages_in(runner, tmp_path, locale):
+    result = runner.invoke(args=["preview", "--theme", "default", "--out", str(tmp_path / "out"),
+                                 "--locale", "en_US", "--locale", locale])
+    assert result.exit_code == 2, result.output
+    assert "--locale" in result.output and "en_US, ru_RU" in result.output
+    assert not (tmp_path / "out").exists()  # refused before any browser started
+
+
 def test_lint_cli_preset_and_list(runner):
     result = runner.invoke(args=["themes", "lint", "dark"])
     assert result.exit_code == 0, result.output
@@ -358,3 +375,45 @@ def test_api_reports_every_bad_page_value_and_unknown_theme(client):
     assert {"page.payButtonColor", "page.bodyFont"} <= set(response.json["errors"])
     response = client.post("/checkout/link", json=seed_request(theme="no-such-theme"), auth=DEMO_AUTH)
     assert response.status_code == 400 and "theme" in response.json["errors"]
+
+
+# -- what the lint measures is what the page draws --------------------------------------
+def _pixel(page, selector: str) -> tuple[int, int, int]:
+    """The colour drawn just inside the top-left corner of ``selector`` (its padding: no text)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    box = page.locator(selector).first.bounding_box()
+    shot = page.screenshot(clip={"x": box["x"] + 3, "y": box["y"] + 3, "width": 1, "height": 1})
+    with Image.open(BytesIO(shot)) as image:
+        return image.convert("RGB").getpixel((0, 0))
+
+
+@pytest.mark.browser
+def test_the_page_draws_the_colours_the_lint_measures(app, make_link, browser):
+    """Translucent backgrounds are painted once, as the lint composites them, and text is
+    drawn in its colour as given (no opacity the lint would not know of)."""
+    from conftest import LiveServer
+
+    page_values = {"rightContainerBackgroundColor": "rgba(0, 0, 0, 0.5)", "priceHeadingColor": "#fff",
+                   "leftContainerBackgroundColor": "rgba(255, 0, 0, 0.5)", "rightContainerHeadingColor": "#fff",
+                   "formLabelColor": "#fff", "footerColor": "#fff", "footerText": "Footer"}
+    path = make_link(page=page_values)
+    right = themes.composite(themes.parse_color(page_values["rightContainerBackgroundColor"]), themes.WHITE)
+    left = themes.composite(themes.parse_color(page_values["leftContainerBackgroundColor"]), right)
+    server = LiveServer(app)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(server.url + path)
+        for selector, expected in (("main.panel", right), ("footer, .footer", right), (".summary", left)):
+            drawn = _pixel(page, selector)
+            assert all(abs(d - e) <= 2 for d, e in zip(drawn, expected[:3], strict=True)), (selector, drawn, expected)
+        translucent = page.evaluate("""() => [...document.querySelectorAll('body, body *')]
+            .filter(el => getComputedStyle(el).opacity !== '1')
+            .map(el => el.tagName.toLowerCase() + '.' + el.className)""")
+        assert translucent == []
+    finally:
+        context.close()
+        server.stop()

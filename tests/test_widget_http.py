@@ -200,8 +200,13 @@ def test_demo_link_and_verify(app, client):
     assert payload["successUrl"] == "http://localhost/demo/result/success"
     fields = results.signed_params({"invoiceId": "demo-1", "transactionId": "7", "status": "Completed",
                                     "statusCode": 4, "amount": "18.50", "currency": "USD"}, "test_secret")
-    assert client.post("/demo/verify", json={**fields, "type": "checkout:success"}).json == {"verified": True}
-    assert client.post("/demo/verify", json={**fields, "amount": "1.00"}).json == {"verified": False}
+    assert client.post("/demo/verify", json={**fields, "type": "checkout:success"}).json == \
+        {"verified": True, "asOrdered": True}
+    assert client.post("/demo/verify", json={**fields, "amount": "1.00"}).json["verified"] is False
+    # Genuinely signed, but for another amount (the widget's public options were changed).
+    cheap = results.signed_params({**{k: fields[k] for k in ("invoiceId", "transactionId", "status", "statusCode",
+                                                               "currency")}, "amount": "0.01"}, "test_secret")
+    assert client.post("/demo/verify", json=cheap).json == {"verified": True, "asOrdered": False}
     assert client.post("/demo/verify", json=["x"]).status_code == 400
 
 

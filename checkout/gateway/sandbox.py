@@ -77,7 +77,9 @@ from urllib.parse import urlsplit
 
 from babel.numbers import list_currencies
 from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .. import config as config_module
 from .. import i18n, security
@@ -176,6 +178,9 @@ COLUMNS = {
 }
 STATUS = {AWAITING_AUTHENTICATION: "AwaitingAuthentication", COMPLETED: "Completed",
           PAYOUT_COMPLETED: "PayoutCompleted", CREATED: "Created", DECLINED: "Declined"}
+#: The same statuses as the sandbox's pages say them to a person, in the page's language.
+STATUS_TEXT = {AWAITING_AUTHENTICATION: _l("awaiting authentication"), COMPLETED: _l("completed"),
+               PAYOUT_COMPLETED: _l("payout completed"), CREATED: _l("created"), DECLINED: _l("declined")}
 
 
 class Ledger:
@@ -795,7 +800,8 @@ def redirect_3ds():
     target = row["success_url"] if row["status_code"] == COMPLETED else row["failure_url"]
     if not _http_url(target):
         return render_template("sandbox/message.html", title=_("3-D Secure"),
-                               message=STATUS[row["status_code"]])
+                               message=_("This payment is final: %(status)s.",
+                                         status=STATUS_TEXT[row["status_code"]]))
     return redirect(target, code=303)
 
 
@@ -836,10 +842,12 @@ def apm_page(reference: str):
             return redirect(target, code=303)
     final = row["status_code"] != CREATED
     return render_template(
-        "sandbox/apm.html", row=row, method=m, final=final, status=STATUS[row["status_code"]],
+        "sandbox/apm.html", row=row, method=m, final=final, status=STATUS_TEXT[row["status_code"]],
         amount=_amount_text(row["amount"], row["currency"]),
         pending_after=int(_setting("SANDBOX_PENDING_SECONDS", 5)),
         expires=_iso(row["expires_at"]) if row["expires_at"] else None,
+        expires_text=format_datetime(datetime.fromtimestamp(row["expires_at"], UTC), "long")
+        if row["expires_at"] else None,
         action=url_for("sandbox.apm_page", reference=reference))
 
 

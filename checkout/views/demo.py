@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 
 from .. import results, security
+from ..gateway import gateway_origin
 from ..links import RequestError, create_link, public_base
 from ..merchants import DEMO_PUBLIC_ID
 
@@ -43,7 +44,8 @@ def _order(locale: str | None = None, **overrides) -> dict:
 @bp.get("/")
 def index():
     security.nonce()
-    security.allow_frame_src("'self'")  # the iframe way frames our own checkout
+    # The iframe way frames our own checkout, and inside it the gateway's 3-D Secure page.
+    security.allow_frame_src("'self'", *filter(None, [gateway_origin()]))
     return render_template("demo_index.html", title="Demo Store", product=PRODUCT,
                            public_id=DEMO_PUBLIC_ID)
 
@@ -56,7 +58,7 @@ def pay():
         return redirect(create_link(_order(request.args.get("locale"), **overrides), _demo_merchant()), code=303)
     except RequestError as exc:
         security.nonce()
-        security.allow_frame_src("'self'")
+        security.allow_frame_src("'self'", *filter(None, [gateway_origin()]))
         return render_template("demo_index.html", title="Demo Store", product=PRODUCT,
                                public_id=DEMO_PUBLIC_ID, error=exc.message), 400
 
@@ -81,7 +83,11 @@ def verify():
         return jsonify({"verified": False, "error": "send the result's fields as a JSON object"}), 400
     signed = {key: str(fields[key]) for key in (*results.FIELDS, "signature")
               if key in fields and isinstance(fields[key], (str, int, float))}
-    return jsonify({"verified": results.verify(urlencode(signed), _demo_merchant().secret)})
+    # A true signature says the checkout sent it; only the amount says it is what the
+    # order costs (the widget's public options can be changed by anyone in the browser).
+    as_ordered = (signed.get("amount"), signed.get("currency")) == (PRODUCT["amount"], PRODUCT["currency"])
+    return jsonify({"verified": results.verify(urlencode(signed), _demo_merchant().secret),
+                    "asOrdered": as_ordered})
 
 
 @bp.get("/demo/result/<kind>")

@@ -12,6 +12,11 @@ page of ours. Two exceptions:
   countdown, and polls the status (without scripts, a "Check payment status" link does
   it). When the quote expires (the OMS seed's quote window), the page offers a new one.
 
+A crypto method chosen on the payment page (a cashier's deposit) comes here as a
+*hand-over* (a token with ``parent``; see ``pay.crypto_quote``): the quote is made
+there, under that checkout's claim, and this page only shows it and follows it; once it
+is final, or the quote expired, the customer goes through the parent checkout's way back.
+
 The way back (``/d/<token>/return``) asks the gateway, never the query string, and
 sends the customer to the merchant's URL with the signed result once the status is
 final. Declines of a method are final for a direct link: there is no page of ours to
@@ -26,11 +31,11 @@ import time
 from datetime import UTC, datetime
 
 import segno
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import StringField
 
-from .. import i18n, security
+from .. import i18n, tokens
 from .. import methods as apm
 from .. import store as st
 from ..forms import CheckoutForm
@@ -82,28 +87,55 @@ def _is_prefetch() -> bool:
 
 
 def _page_url(ctx: Ctx, endpoint: str = "direct.page", external: bool = False) -> str:
-    url = url_for(endpoint, token=ctx.token)
+    """A URL of this link that keeps the embed rendering (``?embed=1&origin=…``)."""
+    url = url_for(endpoint, token=ctx.token, **g.get("embed_args", {}))
     return public_base() + url if external else url
 
 
-def _invalid(m: apm.Method, values: dict) -> list[apm.Field]:
-    """The method's fields that ``values`` lacks or has a value the method refuses."""
+def _parent_url(ctx: Ctx, endpoint: str) -> str:
+    """For a hand-over from the payment page (see ``pay.crypto_quote``): a URL of the
+    checkout it came from, in a token signed afresh from this one's payload (the same
+    checkout id, amount, data and expiry)."""
+    payload = {k: v for k, v in ctx.payload.items() if k not in ("mode", "paymentTypeId", "parent")}
+    token = tokens.sign_checkout({**payload, "cid": ctx.payload["parent"]})
+    return url_for(endpoint, token=token, **g.get("embed_args", {}))
+
+
+def _to_parent(ctx: Ctx) -> Response:
+    """A hand-over that is no longer in flight: its checkout's way back asks the gateway,
+    records the outcome there and takes the customer on (to the merchant, or to the
+    payment page to try again); one that never started: the payment page."""
+    endpoint = "pay.page" if ctx.checkout.state == st.OPEN else "pay.back"
+    return redirect(_parent_url(ctx, endpoint), code=303)
+
+
+def missing_fields(m: apm.Method, values: dict) -> list[apm.Field]:
+    """The method's fields that ``values`` (the request's ``data``) lacks or has a value
+    the method refuses: the only ones a customer is asked for (here and on the payment
+    page); the rest of ``data`` stands as the merchant sent it."""
     errors = apm.validate_fields(m, values, payout=False)
     return [f for f in m.fields_for(payout=False) if f.name in errors]
 
 
+
 # -- pages ---------------------------------------------------------------------------------
-def _fields_form(ctx: Ctx, fields: list[apm.Field], **kwargs) -> CheckoutForm:
-    """A form of just these fields, its CSRF token signed for this checkout."""
+def fields_form(ctx: Ctx, fields: list[apm.Field], purpose: str = "direct", **kwargs) -> CheckoutForm:
+    """A form of just these fields, its CSRF token signed for this checkout and ``purpose``."""
     attrs = {f.name: StringField(f.label) for f in fields}
     form_class = type("DirectFieldsForm", (CheckoutForm,), attrs)
-    return form_class(meta={"csrf_context": f"{ctx.id}:direct"}, **kwargs)
+    return form_class(meta={"csrf_context": f"{ctx.id}:{purpose}"}, **kwargs)
+
+
+
+def field_inputs(form: CheckoutForm, fields: list[apm.Field]) -> list[tuple]:
+    """(form field, input attributes) of each asked field, for the ``input`` macro."""
+    return [(form[f.name], {"autocomplete": AUTOCOMPLETE.get(f.name, "off"), "type": f.kind,
+                            "inputmode": INPUTMODE.get(f.kind)}) for f in fields]
 
 
 def _fields_page(ctx: Ctx, m: apm.Method, fields: list[apm.Field], form: CheckoutForm,
                  notice: str | None = None, status: int = 200) -> Response:
-    inputs = [(form[f.name], {"autocomplete": AUTOCOMPLETE.get(f.name, "off"), "type": f.kind,
-                              "inputmode": INPUTMODE.get(f.kind)}) for f in fields]
+    inputs = field_inputs(form, fields)
     cancel = _page_url(ctx, "direct.cancel") if ctx.payload.get("cancelUrl") else None
     return Response(render_template(
         "direct_fields.html", ctx=ctx, p=ctx.payload, theme=pay._theme(ctx), method=m, form=form,
@@ -179,6 +211,8 @@ def _state_page(ctx: Ctx, m: apm.Method) -> Response:
     c = ctx.refresh()
     if c.state in IN_FLIGHT:
         return _check(ctx, m, poll=False)
+    if ctx.payload.get("parent"):
+        return _to_parent(ctx)
     if c.state == st.DECLINED:
         return pay._message_page(ctx, _("This payment was declined"),
                                  _("%(method)s declined the payment. Nothing was charged.", method=m.name),
@@ -189,8 +223,11 @@ def _state_page(ctx: Ctx, m: apm.Method) -> Response:
 
 
 def _settled(ctx: Ctx) -> Response:
-    """On the way back: a final status goes on to the merchant."""
+    """On the way back: a final status goes on to the merchant (a hand-over's, through
+    the checkout it came from)."""
     c = ctx.refresh()
+    if ctx.payload.get("parent") and c.state not in IN_FLIGHT:
+        return _to_parent(ctx)
     if c.state == st.COMPLETED:
         return pay._to_merchant(ctx, "success")
     if c.state == st.DECLINED:
@@ -253,8 +290,10 @@ def _start(ctx: Ctx, m: apm.Method, values: dict, from_states: tuple[str, ...] =
             return redirect(_page_url(ctx), code=303)
         return _crypto_page(ctx, m, outcome.crypto)
     if outcome.redirect_url:
-        security.allow_form_action(outcome.redirect_url)
-        return redirect(outcome.redirect_url, code=303)
+        if request.method == "POST":  # the customer's fields: a page goes on (see pay.hand_over)
+            return pay.hand_over(outcome.redirect_url, m.name, _("Taking you to %(method)s…", method=m.name),
+                                 pay._theme(ctx))
+        return redirect(outcome.redirect_url, code=303)  # no page of ours when none is needed
     return _pending_page(ctx, 202)
 
 
@@ -279,7 +318,8 @@ def _check(ctx: Ctx, m: apm.Method, poll: bool) -> Response:
                 pay.store().transition(ctx.id, (st.PENDING, st.PROCESSING), st.OPEN):
             return redirect(_page_url(ctx), code=303)  # nothing was made: start again
         return _pending_page(ctx, waiting)
-    if outcome.kind == "declined" and apm.is_crypto(m) and outcome.crypto and _seconds_left(outcome.crypto) <= 0:
+    if outcome.kind == "declined" and apm.is_crypto(m) and outcome.crypto and _seconds_left(outcome.crypto) <= 0 \
+            and not ctx.payload.get("parent"):  # a hand-over's expired quote is a decline of its checkout
         if outcome.transaction_id and not c.transaction_id:
             pay.store().note(ctx.id, transaction_id=outcome.transaction_id)
         return _crypto_page(ctx, m, outcome.crypto, expired=True)
@@ -299,15 +339,15 @@ def _check(ctx: Ctx, m: apm.Method, poll: bool) -> Response:
 def page(token: str):
     """The direct link: straight on to the method, unless fields are missing."""
     ctx, m = _context(token)
-    if ctx.checkout.state != st.OPEN:
+    if ctx.checkout.state != st.OPEN or ctx.payload.get("parent"):  # a hand-over never starts here
         return _state_page(ctx, m)
     _require_live(ctx)
     if _is_prefetch():
         return Response(status=503 if request.method != "HEAD" else 200)
     data = ctx.payload.get("data") or {}
-    missing = _invalid(m, data)
+    missing = missing_fields(m, data)
     if missing:
-        form = _fields_form(ctx, missing, formdata=None, data={f.name: data.get(f.name, "") for f in missing})
+        form = fields_form(ctx, missing, formdata=None, data={f.name: data.get(f.name, "") for f in missing})
         errors = apm.validate_fields(m, data, payout=False)
         for f in missing:
             if data.get(f.name):  # given but refused: say why; merely missing: just ask
@@ -321,14 +361,14 @@ def submit(token: str):
     """The missing fields: validated, then on to the method."""
     ctx, m = _context(token)
     pay._refuse_cross_site()
-    if ctx.checkout.state != st.OPEN:
+    if ctx.checkout.state != st.OPEN or ctx.payload.get("parent"):
         return _state_page(ctx, m)
     _require_live(ctx)
     data = ctx.payload.get("data") or {}
-    asked = _invalid(m, data)
+    asked = missing_fields(m, data)
     if not asked:
         return _start(ctx, m, data)
-    form = _fields_form(ctx, asked)
+    form = fields_form(ctx, asked)
     csrf_ok = form.validate()
     values = {**data, **{f.name: (form[f.name].data or "").strip() for f in asked}}
     errors = apm.validate_fields(m, values, payout=False)
@@ -357,8 +397,8 @@ def new_quote(token: str):
     ctx, m = _context(token)
     pay._refuse_cross_site()
     c = ctx.checkout
-    if not apm.is_crypto(m) or c.state != st.PENDING or not c.transaction_id:
-        return _state_page(ctx, m)
+    if not apm.is_crypto(m) or c.state != st.PENDING or not c.transaction_id or ctx.payload.get("parent"):
+        return _state_page(ctx, m)  # a hand-over's new quote is chosen again on its payment page
     _require_live(ctx)
     if not _quote_form(ctx).validate():
         return redirect(_page_url(ctx), code=303)
@@ -383,6 +423,8 @@ def cancel(token: str):
     ctx, m = _context(token)
     if _is_prefetch():
         return Response(status=503 if request.method != "HEAD" else 200)
+    if ctx.payload.get("parent"):
+        return _state_page(ctx, m)
     if pay.store().transition(ctx.id, (st.OPEN,), st.CANCELLED) or ctx.refresh().state == st.CANCELLED:
         return pay._to_merchant(ctx, "cancel")
     return _state_page(ctx, m)

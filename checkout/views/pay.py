@@ -6,6 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from flask import (
     Blueprint,
@@ -13,6 +14,7 @@ from flask import (
     abort,
     current_app,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -21,7 +23,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from .. import cards, methods, results, security, themes, tokens
+from .. import cards, methods, payouts, results, security, themes, tokens
 from .. import store as st
 from ..forms import (
     AmountForm,
@@ -86,6 +88,10 @@ def load_context(token: str, allow_expired: bool = False, modes: tuple[str, ...]
     try:
         payload = tokens.load_checkout(token, allow_expired=allow_expired)
     except tokens.TokenExpired:
+        try:  # say it in the link's language when the token is still readable
+            g.locale = tokens.load_checkout(token, allow_expired=True).get("locale")
+        except tokens.TokenError:
+            pass
         abort(_problem_page(_("This payment link has expired"),
                             _("Ask the merchant for a new link to complete your payment."), 410))
     except tokens.TokenError:
@@ -164,9 +170,10 @@ def merchant_url(ctx: Ctx, kind: str) -> str:
 
 
 def merchant_link(ctx: Ctx, kind: str) -> str:
-    """Where "return to the merchant" goes: the merchant's URL, or inside an iframe, the
-    page that hands the result to the parent window."""
-    return pay_url("pay.finish", ctx, kind=kind) if g.get("embed_args") else merchant_url(ctx, kind)
+    """Where "return to the merchant" goes: through ``finish``, which signs the result
+    when the customer follows it (a page may stay open longer than a merchant's
+    ``max_age``) and, inside an iframe, hands it to the parent window."""
+    return pay_url("pay.finish", ctx, kind=kind)
 
 
 def _to_merchant(ctx: Ctx, kind: str) -> Response:
@@ -201,7 +208,9 @@ def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = N
     c = ctx.checkout
     declines_left = current_app.config["MAX_DECLINES"] - c.declines
     if notice is None and c.state == st.DECLINED:
-        notice = _("Your card was declined: %(reason)s.", reason=decline_reason(c.reason_code, c.reason))
+        reason = decline_reason(c.reason_code, c.reason)
+        notice = (_("Your card was declined: %(reason)s.", reason=reason) if c.masked_pan
+                  else _("Your payment was declined: %(reason)s.", reason=reason))  # another method's
     return Response(render_template(
         "pay.html", ctx=ctx, p=ctx.payload, theme=theme, form=form, notice=notice,
         methods=offered_methods(ctx), method_form=MethodForm(formdata=None, meta={"csrf_context": f"{ctx.id}:apm"}),
@@ -252,7 +261,7 @@ def card_form(ctx: Ctx, theme: themes.Theme, **kwargs) -> CardForm:
 def decline_reason(code: int | None, reason: str | None) -> str:
     """The gateway's reason in the customer's language when we know the code."""
     known = {5051: _("Insufficient Funds"), 5206: _("3-D Secure authentication failed"),
-             5004: _("3-D Secure was not completed in time"),
+             5004: _("3-D Secure was not completed in time"), 5003: _("The quote expired"),
              5054: _("Expired card"), 5082: _("Incorrect security code")}
     return known.get(code) or reason or _("no reason given")
 
@@ -280,7 +289,8 @@ def render_state(ctx: Ctx) -> Response:
                              _("This link has already been paid. You will not be charged again."),
                              merchant_link(ctx, "success"), _("Return to the merchant"))
     if c.state in IN_FLIGHT:
-        return _pending_page(ctx)
+        quote_page = _live_quote(ctx)
+        return redirect(quote_page, code=303) if quote_page else _pending_page(ctx)
     if c.state == st.CANCELLED:
         return _message_page(ctx, _("This payment was cancelled"), _("Nothing was charged."),
                              merchant_link(ctx, "cancel"), _("Return to the merchant"))
@@ -323,14 +333,29 @@ def apply_outcome(ctx: Ctx, outcome: Outcome, from_states: tuple[str, ...],
         return Response(render_template(
             "autopost.html", action=outcome.acs_url, title=_("3-D Secure"),
             message=_("Your bank needs to confirm this payment. Taking you to your bank…"),
-            fields={"PaReq": outcome.pa_req, "MD": outcome.transaction_id, "TermUrl": term_url}))
+            fields={"PaReq": outcome.pa_req, "MD": outcome.transaction_id, "TermUrl": term_url},
+            theme=_theme(ctx)))
     if outcome.kind == "redirect":
         if not store().transition(ctx.id, from_states, st.AWAITING_3DS, **fields):
             return render_state(ctx)
-        security.allow_form_action(outcome.redirect_url)
-        return redirect(outcome.redirect_url, code=303)
+        return hand_over(outcome.redirect_url, _("3-D Secure"),
+                         _("Your bank needs to confirm this payment. Taking you to your bank…"), _theme(ctx))
     store().transition(ctx.id, from_states, st.PENDING, **fields)
     return render_state(ctx)
+
+
+def hand_over(url: str, title: str, message: str, theme: themes.Theme | None = None) -> Response:
+    """Send the customer on to the gateway's page (Redirect 3-D Secure, a payment method)
+    after a form POST: a page that goes there by itself (a Continue button without
+    scripts), not a 303. Browsers check the redirect that answers a POST against the
+    *form page's* ``form-action``, which cannot name every host a gateway may send its
+    customers to (the seed's API is on api., its payment pages on checkout.); this page
+    admits just this URL's origin."""
+    parts = urlsplit(url)
+    security.allow_form_action(url)
+    return Response(render_template(
+        "autopost.html", method="get", action=urlunsplit(parts._replace(query="", fragment="")),
+        fields=parse_qsl(parts.query, keep_blank_values=True), title=title, message=message, theme=theme))
 
 
 def _refuse_cross_site() -> None:
@@ -359,13 +384,23 @@ def _page_names() -> dict:
             "american-express": _("American Express SafeKey"), "pci-dss": _("PCI DSS compliant")},
         "merchant_name": g.get("merchant_name", ""),
         "embed_args": g.get("embed_args") or {},
+        # Where the frame asks, when the widget is closed, how the checkout stands.
+        "standing_url": url_for("pay.standing_json", token=request.view_args["token"], **g.embed_args)
+        if g.get("embed_args") and request.blueprint == "pay" and "token" in (request.view_args or {}) else None,
     }
 
 
 @bp.app_template_global()
 def form_first_error(form) -> str | None:
-    """The id of the first field with an error, in page order (focus goes there)."""
-    for field in form:
+    """The id of the first field with an error, in page order (focus goes there). The
+    card form's sections are declared in another order than _card_form.html draws them
+    (contact, card, billing, shipping, whatever the order of ``page.fields``); other
+    forms are drawn in their declaration order."""
+    fields = list(form)
+    if isinstance(form, CardForm):
+        drawn = ("email", "phone", "name", "number", "expiry", "cvv", "billing_address", "shipping_address")
+        fields.sort(key=lambda f: drawn.index(f.short_name) if f.short_name in drawn else len(drawn))
+    for field in fields:
         if field.type == "FormField":
             for sub in field:
                 if sub.errors:
@@ -396,12 +431,13 @@ def page(token: str):
 
 # -- the cashier ---------------------------------------------------------------------
 def _cashier_page(ctx: Ctx, form: AmountForm | None = None, status: int = 200,
-                  withdraw: AmountForm | None = None) -> Response:
+                  withdraw: AmountForm | None = None, withdraw_notice: str | None = None) -> Response:
     form = form or AmountForm(formdata=None, meta={"csrf_context": f"{ctx.id}:amount"})
     if _payouts_allowed(ctx):
         withdraw = withdraw or AmountForm(formdata=None, meta={"csrf_context": f"{ctx.id}:withdraw"}, prefix="w")
     return Response(render_template("cashier.html", ctx=ctx, p=ctx.payload, theme=_theme(ctx), form=form,
-                                    withdraw=withdraw, options=ctx.payload["cashier"]), status)
+                                    withdraw=withdraw, withdraw_notice=withdraw_notice,
+                                    options=ctx.payload["cashier"]), status)
 
 
 def _payouts_allowed(ctx: Ctx) -> bool:
@@ -450,14 +486,19 @@ def cashier_withdraw(token: str):
             form.amount.errors = [_("Choose where the money should go.")]
         return _cashier_page(ctx, withdraw=form, status=422)
     data = ctx.payload.get("data") or {}
-    customer = {"externalUserId": ctx.payload.get("accountId") or data.get("personId") or ctx.id,
-                "firstName": data.get("firstName") or "-", "lastName": data.get("lastName") or "-"}
-    if data.get("email"):
-        customer["email"] = data["email"]
-    answer = start_payout(ctx.merchant, {
-        "amount": amount, "currency": ctx.payload["currency"], "customer": customer,
-        "orderId": f"{ctx.id[:12]}-{uuid.uuid4().hex[:12]}", "locale": g.locale or "en_US",
-        "description": ctx.payload.get("description") or ""})
+    # What the merchant told us of the customer prefills the payout's forms (names,
+    # phone, document, address); names it did not give are asked there, not made up.
+    customer = payouts.customer_from_data(data, ctx.payload.get("accountId") or data.get("personId") or ctx.id)
+    try:
+        answer = start_payout(ctx.merchant, {
+            "amount": amount, "currency": ctx.payload["currency"], "customer": customer,
+            "orderId": f"{ctx.id[:12]}-{uuid.uuid4().hex[:12]}", "locale": g.locale or "en_US",
+            "description": ctx.payload.get("description") or ""}, customer_required=payouts.CASHIER_REQUIRED)
+    except payouts.PayoutRequestError as exc:  # the link's data, refused by the payout (an older link)
+        log.warning("checkout %s: withdrawal refused (%s)", ctx.id, exc)
+        return _cashier_page(ctx, withdraw=form, status=422, withdraw_notice=_(
+            "Your withdrawal could not be started: the merchant's details of your account are incomplete. "
+            "Nothing was paid out. Please contact the merchant."))
     url = answer["iframeUrls"][kind]
     if g.embed_args:
         url = results.with_params(url, g.embed_args)
@@ -552,19 +593,25 @@ def apm(token: str):
         return _payment_page(ctx, notice=_("Choose a payment method."), status=422)
     method = offered[form.paymentTypeId.data]
     if methods.is_crypto(method):  # the direct link's page shows the address, amount and QR
-        payload = {k: v for k, v in ctx.payload.items() if k not in ("cid", "deposit")}
-        direct = tokens.sign_checkout({**payload, "mode": "apm", "paymentTypeId": method.type_id})
-        return redirect(f"/d/{direct}", code=303)
+        return crypto_quote(ctx, method)
+    from .direct import field_inputs, fields_form, missing_fields  # the direct link's own rules
+
     data = ctx.payload.get("data") or {}
-    values = {f.name: request.form.get(f.name) or data.get(f.name) or "" for f in method.fields_for()}
+    asked = missing_fields(method, data)  # only what data lacks or has wrong: the rest stands as sent
+    step = request.form.get("step") == "fields"
+    values = {**data, **{f.name: (request.form.get(f.name) or "").strip() for f in asked}} if step else data
     errors = methods.validate_fields(method, values, payout=False)
     if errors:
-        asked = request.form.get("step") == "fields"
+        fields = fields_form(ctx, asked, "apm", formdata=None, data={f.name: values.get(f.name) or "" for f in asked})
+        for f in asked:
+            if f.name in errors and (step or data.get(f.name)):  # typed, or given but refused: say why
+                fields[f.name].errors = [errors[f.name]]
         return Response(render_template(
-            "apm_fields.html", ctx=ctx, p=ctx.payload, theme=_theme(ctx), method=method, form=form,
-            values=values, errors=errors if asked else {}), 422 if asked else 200)
+            "apm_fields.html", ctx=ctx, p=ctx.payload, theme=_theme(ctx), method=method, form=fields,
+            inputs=field_inputs(fields, asked), notice=_("Please check the highlighted fields.") if step else None),
+            422 if step else 200)
     if not store().transition(ctx.id, (st.OPEN, st.DECLINED), st.PROCESSING,
-                              max_declines=current_app.config["MAX_DECLINES"]):
+                              max_declines=current_app.config["MAX_DECLINES"], masked_pan=None, brand=None):
         return render_state(ctx)
     back = pay_url("pay.back", ctx, external=True)
     gateway = gateway_for(ctx.merchant)
@@ -585,9 +632,82 @@ def apm(token: str):
     if outcome.kind == "pending" and outcome.redirect_url:
         store().transition(ctx.id, (st.PROCESSING,), st.PENDING, transaction_id=outcome.transaction_id,
                            status=outcome.status, status_code=outcome.status_code)
-        security.allow_form_action(outcome.redirect_url)
-        return redirect(outcome.redirect_url, code=303)
+        return hand_over(outcome.redirect_url, method.name, _("Taking you to %(method)s…", method=method.name),
+                         _theme(ctx))
     return apply_outcome(ctx, outcome, (st.PROCESSING,))
+
+
+def quote_checkout_id(checkout_id: str, type_id: int) -> str:
+    """The id of the crypto quote's checkout that ``checkout_id`` hands over to."""
+    return f"{checkout_id}.{type_id}"
+
+
+def _quote_url(ctx: Ctx, method: methods.Method) -> str:
+    payload = {**ctx.payload, "cid": quote_checkout_id(ctx.id, method.type_id), "mode": "apm",
+               "paymentTypeId": method.type_id, "parent": ctx.id}
+    return url_for("direct.page", token=tokens.sign_checkout(payload), **g.get("embed_args", {}))
+
+
+def _live_quote(ctx: Ctx) -> str | None:
+    """The quote page of the crypto hand-over this checkout waits for, if one is live."""
+    c = ctx.checkout
+    if c.state not in IN_FLIGHT or not c.transaction_id:
+        return None
+    for m in (m for m in methods.catalogue() if methods.is_crypto(m)):
+        quote = store().get(quote_checkout_id(ctx.id, m.type_id))
+        if quote is not None and quote.state in IN_FLIGHT and quote.transaction_id == c.transaction_id:
+            return _quote_url(ctx, m)
+    return None
+
+
+def crypto_quote(ctx: Ctx, method: methods.Method) -> Response:
+    """BTC or USDT chosen on the payment page (a cashier's deposit): the quote page of a
+    direct link, made single use. The design, simplest first:
+
+    * This checkout is claimed before anything else (open or declined -> processing, the
+      same compare-and-set as a card payment), the gateway's Link makes the quote, and
+      this checkout then waits ``pending`` with the quote's transaction id. While it waits
+      it takes no other payment (card, saved card, another method, another quote): every
+      form of it answers with where it stands, and where it stands is that quote page.
+      Its way back (``/c/<token>/return``) asks the gateway for that transaction, like any
+      pending payment: completed goes to the merchant; declined, or the quote expired,
+      is a decline here (the form opens again with the reason, counted as any decline).
+    * The quote page is a direct link whose checkout id is derived from this one's and
+      the method's (:func:`quote_checkout_id`), its token carrying ``parent``: choosing the
+      method again, or opening this link again, leads to that same page and quote. It
+      never makes a quote itself: no new quote on expiry, no start when opened on its
+      own; once its transaction is final it sends the customer through this checkout's
+      way back, which records the outcome here. So a new quote needs this checkout's
+      claim first, and one checkout is never paid twice.
+    * ``?embed=1&origin=…`` travels along: the result still reaches the parent window."""
+    max_declines = current_app.config["MAX_DECLINES"]
+    if not store().transition(ctx.id, (st.OPEN, st.DECLINED), st.PROCESSING, max_declines=max_declines,
+                              masked_pan=None, brand=None):  # not a card: no card's number on it
+        return render_state(ctx)  # another payment, or another quote, came first
+    quote_id = quote_checkout_id(ctx.id, method.type_id)
+    store().ensure(quote_id, ctx.merchant.public_id, ctx.payload.get("invoiceId"), ctx.payload["amount"],
+                   ctx.payload["currency"])
+    back = pay_url("pay.back", ctx, external=True)
+    gateway = gateway_for(ctx.merchant)
+    try:
+        outcome = gateway.link(
+            amount=ctx.payload["amount"], currency=ctx.payload["currency"],
+            description=ctx.payload.get("description", ""), payment_type_id=method.type_id,
+            invoice_id=ctx.invoice, account_id=ctx.payload.get("accountId"),
+            ip=ctx.payload.get("ip") or request.remote_addr, locale=g.locale, data=ctx.payload.get("data") or {},
+            success_url=back, failure_url=back, pending_url=back, cancel_url=back)
+    except GatewayError as exc:
+        log.warning("checkout %s: crypto quote outcome unknown (%s)", ctx.id, exc)
+        store().transition(ctx.id, (st.PROCESSING,), st.PENDING)
+        return render_state(ctx)  # the confirming page finds it by invoice, or opens again
+    finally:
+        gateway.close()
+    if outcome.kind != "pending" or outcome.crypto is None or not outcome.transaction_id:
+        return apply_outcome(ctx, outcome, (st.PROCESSING,))
+    fields = {"transaction_id": outcome.transaction_id, "status": outcome.status, "status_code": outcome.status_code}
+    store().transition(quote_id, tuple(s for s in st.STATES if s != st.COMPLETED), st.PENDING, **fields)
+    store().transition(ctx.id, (st.PROCESSING,), st.PENDING, **fields)
+    return redirect(_quote_url(ctx, method), code=303)
 
 
 @bp.post("/c/<token>/saved")
@@ -708,17 +828,42 @@ def back(token: str):
     return render_state(ctx)
 
 
+def standing(ctx: Ctx) -> str | None:
+    """The result kind where the checkout stands (success, failure, pending, cancel), or
+    None while the customer may still pay."""
+    c = ctx.checkout
+    if c.state == st.COMPLETED:
+        return "success"
+    if c.state == st.CANCELLED:
+        return "cancel"
+    if c.state in IN_FLIGHT:
+        return "pending"
+    if c.state == st.DECLINED and c.declines >= current_app.config["MAX_DECLINES"]:
+        return "failure"
+    return None
+
+
 @bp.get("/c/<token>/finish/<kind>")
 def finish(token: str, kind: str):
-    """Inside an iframe: hand the result for where the checkout stands to the parent."""
+    """"Return to the merchant": the result for where the checkout stands, signed now, to
+    the merchant's URL (inside an iframe, to the parent window)."""
     ctx = load_context(token, allow_expired=True)
-    c = ctx.checkout
-    final = c.declines >= current_app.config["MAX_DECLINES"]
-    allowed = {"success": c.state == st.COMPLETED, "cancel": c.state == st.CANCELLED,
-               "failure": c.state == st.DECLINED and final, "pending": c.state in IN_FLIGHT}
-    if not g.embed_args or not allowed.get(kind):
+    if standing(ctx) != kind:
         return render_state(ctx)
-    return _embed_result(ctx, kind)
+    return _to_merchant(ctx, kind)
+
+
+@bp.get("/c/<token>/standing")
+def standing_json(token: str):
+    """Inside an iframe, for the widget closing its dialog: where the checkout stands,
+    with the signed result once there is one, so that closing during a payment never
+    reports "cancelled" for money that moved (the checkout itself stays as it is)."""
+    ctx = load_context(token, allow_expired=True)
+    if not g.embed_args:
+        abort(404)
+    kind = standing(ctx)
+    fields = results.signed_params(_result_for(ctx, kind), ctx.merchant.secret) if kind else None
+    return jsonify({"kind": kind or "open", "fields": fields})
 
 
 @bp.get("/c/<token>/cancel")

@@ -134,13 +134,15 @@ class PayoutConflict(Exception):
         self.payout = payout
 
 
-def start_payout(merchant: Merchant, body) -> dict:
+def start_payout(merchant: Merchant, body, customer_required: tuple[str, ...] = payouts.CUSTOMER_REQUIRED) -> dict:
     """Create a payout from a create-payout request (validated): the answer of ``POST
     /payouts`` (``payoutId``, ``status``, ``iframeUrls``, ``expiresAt``). Raises
     ``payouts.PayoutRequestError`` (bad input) or :class:`PayoutConflict`. For other
-    callers too (a cashier's withdraw tab): needs a request context for the URLs."""
+    callers too (a cashier's withdraw tab, with its own ``customer_required``): needs a
+    request context for the URLs."""
     cfg = current_app.config
-    fields = payouts.validate_request(body, merchant, cfg["TOKEN_LIMIT_AGE"], cfg["TOKEN_MAX_AGE"])
+    fields = payouts.validate_request(body, merchant, cfg["TOKEN_LIMIT_AGE"], cfg["TOKEN_MAX_AGE"],
+                                      customer_required)
     ttl = fields.pop("ttl")
     request_hash = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
     status = payouts.WAITING_FOR_CONFIRMATION if payouts.needs_confirmation(merchant) else payouts.CREATED
@@ -419,7 +421,7 @@ def _payout_methods(ctx: PCtx) -> list[methods.Method]:
 def _prefill(p: Payout, m: methods.Method) -> dict:
     c = p.customer
     values = {"firstName": c.get("firstName"), "lastName": c.get("lastName"), "name": p.full_name,
-              "bankAccountHolder": p.full_name, "phone": c.get("phoneNumber")}
+              "bankAccountHolder": p.full_name, "phone": c.get("phoneNumber"), "documentId": c.get("documentId")}
     return {f.name: values[f.name] for f in m.fields_for(payout=True) if values.get(f.name)}
 
 

@@ -12,6 +12,9 @@
  * Verify them on your server before you trust them.
  * onFail reasons: "declined", "cancelled", "pending", "error". The promise resolves with
  * the result on success and rejects with an Error carrying .reason and .result otherwise.
+ * Closing the dialog (its button, Escape, or close()) first asks the checkout where it
+ * stands: "cancelled" (result null) only while nothing was paid; a payment that went
+ * through or is still being confirmed is reported as such, with its signed result.
  */
 (function (window, document) {
   "use strict";
@@ -105,7 +108,7 @@
   /** Open the checkout. Returns a Promise; onSuccess(result) / onFail(reason, result) also fire. */
   Checkout.prototype.charge = function (options, onSuccess, onFail) {
     options = options || {};
-    if (open) open.finish("cancelled", null); // one checkout on screen at a time
+    if (open) open.close(); // one checkout on screen at a time
     var promise = new Promise(function (resolve, reject) {
       var settle = function (reason, result) {
         if (reason === null) {
@@ -137,9 +140,9 @@
     return promise;
   };
 
-  /** Close the checkout on screen, as if the customer had (onFail("cancelled")). */
+  /** Close the checkout on screen, as if the customer had (see "Closing" above). */
   Checkout.prototype.close = function () {
-    if (open) open.finish("cancelled", null);
+    if (open) open.close();
   };
 
   function show(src, options, settle) {
@@ -180,6 +183,8 @@
         var height = Number(data.height);
         if (isFinite(height) && height > 0) frame.style.height = Math.ceil(Math.min(height, 20000)) + "px";
       } else if (data.type === "checkout:escape") {
+        requestClose();
+      } else if (data.type === "checkout:dismissed") {
         finish("cancelled", null);
       } else if (data.type === "checkout:success" || FAIL_REASONS[data.type]) {
         var result = {};
@@ -190,27 +195,47 @@
 
     function onCancel(event) { // Escape on the merchant's page
       event.preventDefault();
-      finish("cancelled", null);
+      requestClose();
     }
 
-    function finish(reason, result) {
-      if (open !== current) return;
-      open = null;
-      clearTimeout(slow);
-      window.removeEventListener("message", onMessage);
-      dialog.removeEventListener("cancel", onCancel);
+    /** The customer closes the dialog: it goes at once, but the outcome waits for the
+     * frame to say where the checkout stands (a payment may be under way in it). */
+    var closing = null;
+    function requestClose() {
+      if (done || closing) return;
+      if (!ready) { finish("cancelled", null); return; } // our page never loaded: nothing was paid
+      closing = setTimeout(function () { finish("pending", null); }, 5000); // no answer: unknown
+      hide();
+      if (open === current) open = null; // another charge may open meanwhile
+      frame.contentWindow.postMessage({type: "checkout:close"}, BASE);
+    }
+
+    function hide() {
       if (dialog.open) dialog.close();
-      dialog.remove();
+      dialog.style.display = "none"; // the frame stays alive to answer
       document.documentElement.style.overflow = overflow;
       if (opener && typeof opener.focus === "function" && document.contains(opener)) opener.focus();
+    }
+
+    var done = false;
+    function finish(reason, result) {
+      if (done) return;
+      done = true;
+      if (open === current) open = null;
+      clearTimeout(slow);
+      clearTimeout(closing);
+      window.removeEventListener("message", onMessage);
+      dialog.removeEventListener("cancel", onCancel);
+      if (!closing) hide();
+      dialog.remove();
       settle(reason, result);
     }
 
-    var current = {finish: finish};
+    var current = {finish: finish, close: requestClose};
     open = current;
     window.addEventListener("message", onMessage);
     dialog.addEventListener("cancel", onCancel);
-    close.addEventListener("click", function () { finish("cancelled", null); });
+    close.addEventListener("click", requestClose);
     document.body.appendChild(dialog);
     document.documentElement.style.overflow = "hidden";
     dialog.showModal();
