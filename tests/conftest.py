@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html import unescape
+from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -82,6 +83,38 @@ def make_link(app, client):
         assert response.status_code == 200, response.json
         return "/" + response.json["link"]["action"].split("://", 1)[1].split("/", 1)[1]
     return make
+
+
+class Forms(HTMLParser):
+    """The forms of a page (action, fields: name -> value) and every input by name."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.forms: list[dict] = []
+        self.inputs: dict[str, dict] = {}
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append({"action": a.get("action", ""), "fields": {}})
+        elif tag == "input":
+            self.inputs[a.get("name", "")] = a
+            if self.forms:
+                self.forms[-1]["fields"][a.get("name", "")] = a.get("value", "")
+
+    def form(self, action_ends: str) -> dict:
+        return next(f for f in self.forms if urlsplit(f["action"]).path.endswith(action_ends))
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def local(url: str) -> str:
+    """The path and query of a URL the app made (the test client's way to open it)."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def hand_over_target(response) -> str:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 import time
 from decimal import Decimal
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import DEMO_AUTH, base_config
+from conftest import DEMO_AUTH, Forms, base_config, local, text
 
 from checkout import create_app, results, tokens
 from checkout import store as st
@@ -18,37 +17,6 @@ from checkout import store as st
 SECRET = "test_secret"
 PENDING_SECONDS = 1
 ORIGIN = "http://localhost:8000"
-
-
-class Forms(HTMLParser):
-    """The forms of a page: action and fields (name -> value); and every input."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.forms: list[dict] = []
-        self.inputs: dict[str, dict] = {}
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.forms.append({"action": a.get("action", ""), "fields": {}})
-        elif tag == "input":
-            self.inputs[a.get("name", "")] = a
-            if self.forms:
-                self.forms[-1]["fields"][a.get("name", "")] = a.get("value", "")
-
-    def form(self, action_ends: str) -> dict:
-        return next(f for f in self.forms if urlsplit(f["action"]).path.endswith(action_ends))
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def local(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def ledger(app):

@@ -5,44 +5,12 @@ its security code asked again when the merchant says so."""
 from __future__ import annotations
 
 import json
-from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import DEMO_AUTH, base_config, hand_over_target, seed_request
+from conftest import DEMO_AUTH, Forms, base_config, hand_over_target, local, seed_request, text
 
 from checkout import create_app
-
-
-class Forms(HTMLParser):
-    """The forms of a page (action, fields: name -> value) and every input by name."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.forms: list[dict] = []
-        self.inputs: dict[str, dict] = {}
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.forms.append({"action": a.get("action", ""), "fields": {}})
-        elif tag == "input":
-            self.inputs[a.get("name", "")] = a
-            if self.forms:
-                self.forms[-1]["fields"][a.get("name", "")] = a.get("value", "")
-
-    def form(self, action_ends: str) -> dict:
-        return next(f for f in self.forms if urlsplit(f["action"]).path.endswith(action_ends))
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def local(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def link(client, auth=DEMO_AUTH, **overrides) -> str:
@@ -51,16 +19,6 @@ def link(client, auth=DEMO_AUTH, **overrides) -> str:
     response = client.post("/checkout/link", json=body, auth=auth)
     assert response.status_code == 200, response.json
     return local(response.json["link"]["action"])
-
-
-@pytest.fixture
-def app(tmp_path):
-    return create_app(base_config(tmp_path))
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def ledger(app):

@@ -613,28 +613,34 @@ def apm(token: str):
     if not store().transition(ctx.id, (st.OPEN, st.DECLINED), st.PROCESSING,
                               max_declines=current_app.config["MAX_DECLINES"], masked_pan=None, brand=None):
         return render_state(ctx)
-    back = pay_url("pay.back", ctx, external=True)
-    gateway = gateway_for(ctx.merchant)
     try:
-        outcome = gateway.link(
-            amount=ctx.payload["amount"], currency=ctx.payload["currency"],
-            description=ctx.payload.get("description", ""), payment_type_id=method.type_id,
-            invoice_id=ctx.invoice, account_id=ctx.payload.get("accountId"),
-            ip=ctx.payload.get("ip") or request.remote_addr, locale=g.locale,
-            data={**data, **methods.clean_fields(method, values, payout=False)},
-            success_url=back, failure_url=back, pending_url=back, cancel_url=back)
+        outcome = gateway_link(ctx, method, {**data, **methods.clean_fields(method, values, payout=False)})
     except GatewayError as exc:
         log.warning("checkout %s: link outcome unknown (%s)", ctx.id, exc)
         store().transition(ctx.id, (st.PROCESSING,), st.PENDING)
         return render_state(ctx)
-    finally:
-        gateway.close()
     if outcome.kind == "pending" and outcome.redirect_url:
         store().transition(ctx.id, (st.PROCESSING,), st.PENDING, transaction_id=outcome.transaction_id,
                            status=outcome.status, status_code=outcome.status_code)
         return hand_over(outcome.redirect_url, method.name, _("Taking you to %(method)s…", method=method.name),
                          _theme(ctx))
     return apply_outcome(ctx, outcome, (st.PROCESSING,))
+
+
+def gateway_link(ctx: Ctx, method: methods.Method, data: dict) -> Outcome:
+    """The gateway's Link for this checkout and method; every way back is our ``/return``
+    (which asks the gateway's status). Raises GatewayError when the answer is unknown."""
+    back = pay_url("pay.back", ctx, external=True)
+    gateway = gateway_for(ctx.merchant)
+    try:
+        return gateway.link(
+            amount=ctx.payload["amount"], currency=ctx.payload["currency"],
+            description=ctx.payload.get("description", ""), payment_type_id=method.type_id,
+            invoice_id=ctx.invoice, account_id=ctx.payload.get("accountId"),
+            ip=ctx.payload.get("ip") or request.remote_addr, locale=g.locale, data=data,
+            success_url=back, failure_url=back, pending_url=back, cancel_url=back)
+    finally:
+        gateway.close()
 
 
 def quote_checkout_id(checkout_id: str, type_id: int) -> str:
@@ -687,21 +693,12 @@ def crypto_quote(ctx: Ctx, method: methods.Method) -> Response:
     quote_id = quote_checkout_id(ctx.id, method.type_id)
     store().ensure(quote_id, ctx.merchant.public_id, ctx.payload.get("invoiceId"), ctx.payload["amount"],
                    ctx.payload["currency"])
-    back = pay_url("pay.back", ctx, external=True)
-    gateway = gateway_for(ctx.merchant)
     try:
-        outcome = gateway.link(
-            amount=ctx.payload["amount"], currency=ctx.payload["currency"],
-            description=ctx.payload.get("description", ""), payment_type_id=method.type_id,
-            invoice_id=ctx.invoice, account_id=ctx.payload.get("accountId"),
-            ip=ctx.payload.get("ip") or request.remote_addr, locale=g.locale, data=ctx.payload.get("data") or {},
-            success_url=back, failure_url=back, pending_url=back, cancel_url=back)
+        outcome = gateway_link(ctx, method, ctx.payload.get("data") or {})
     except GatewayError as exc:
         log.warning("checkout %s: crypto quote outcome unknown (%s)", ctx.id, exc)
         store().transition(ctx.id, (st.PROCESSING,), st.PENDING)
         return render_state(ctx)  # the confirming page finds it by invoice, or opens again
-    finally:
-        gateway.close()
     if outcome.kind != "pending" or outcome.crypto is None or not outcome.transaction_id:
         return apply_outcome(ctx, outcome, (st.PROCESSING,))
     fields = {"transaction_id": outcome.transaction_id, "status": outcome.status, "status_code": outcome.status_code}
