@@ -44,9 +44,17 @@ STATES: dict[str, tuple[str, int]] = {
     "cancelled": ("The link opened again after the customer cancelled.", 200),
     "expired": ("A link past its expiry.", 410),
     "invalid": ("A tampered link.", 404),
+    "saved-cards": ("A returning customer's page: the card saved by the approved payment above, "
+                    "paid in one click.", 200),
+    "method-fields": ("An alternative method (UPI, an INR checkout in India) asking for what the "
+                      "request's data lacks.", 200),
+    "cashier": ("The cashier (mode cashier): amounts to pick from, or one to type.", 200),
+    "crypto": ("A crypto quote (Bitcoin): the exact amount, the address and its QR code, the "
+               "countdown (address, QR code and countdown masked: they differ on every run).", 200),
 }
 #: Parts of a page that differ on every run, masked in screenshots.
-VOLATILE = "[data-field=ts], [data-field=signature], [data-field=transactionId]"
+VOLATILE = ("[data-field=ts], [data-field=signature], [data-field=transactionId], "
+            "#crypto-address, img.qr, #countdown")
 
 # Text that overflows its box: clipped text, inputs and buttons too narrow for their text,
 # and anything reaching past the viewport's right edge.
@@ -85,8 +93,9 @@ class Site:
     url: str
     app: object
 
-    def link(self, theme: str, locale: str, invoice: str) -> str:
-        """A checkout link as the demo merchant, landing on the app's own demo pages. Each
+    def link(self, theme: str, locale: str, invoice: str, **overrides) -> str:
+        """A checkout link as the demo merchant (a direct link when ``data`` names a
+        paymentTypeId), landing on the app's own demo pages. Each
         link has a customer of its own: cards saved by an earlier walk's payments would
         otherwise appear on this one's page and make the screenshots depend on the order."""
         body = {
@@ -97,9 +106,10 @@ class Site:
             "data": {"firstName": "John", "lastName": "Doe", "email": "john@doe.com", "phone": "+44 1632 960909",
                      "address": "Wall Street 15", "city": "London", "postcode": "12384", "countryCode": "GB"},
         }
+        body.update(overrides)
+        endpoint = "/payments/link" if "paymentTypeId" in body.get("data", {}) else "/checkout/link"
         with self.app.test_client() as client:
-            response = client.post("/checkout/link", json=body, auth=("pbid_test", "test_secret"),
-                                   base_url=self.url)
+            response = client.post(endpoint, json=body, auth=("pbid_test", "test_secret"), base_url=self.url)
         if response.status_code != 200:
             raise click.ClickException(f"could not create a checkout link: {response.get_json()}")
         return response.get_json()["link"]["action"]
@@ -110,6 +120,13 @@ class Site:
         with self.app.app_context():
             payload = tokens.load_checkout(link.rsplit("/", 1)[1])
             return f"{self.url}/c/{tokens.sign_checkout({**payload, 'exp': int(time.time()) - 60})}"
+
+    def customer(self, link: str) -> str:
+        """The accountId a link of ours carries."""
+        from . import tokens
+
+        with self.app.app_context():
+            return tokens.load_checkout(link.rsplit("/", 1)[1], allow_expired=True)["accountId"]
 
     @staticmethod
     def tampered(link: str) -> str:
@@ -244,6 +261,14 @@ def walk(browser, site: Site, theme: str, locale: str, viewport: tuple[int, int]
             page.click("button.pay")
         watch.expect(nav.value, state)
 
+    def choose(state: str, method: str) -> None:
+        """Pick a method from the page's list of other ways to pay and go on."""
+        watch.state = state
+        page.get_by_label(method, exact=True).check()
+        with page.expect_navigation() as nav:
+            page.click("button.pay-alt")
+        watch.expect(nav.value, state)
+
     def goto(state: str, url: str, status: int | None = None) -> None:
         watch.state = state
         watch.expect(page.goto(url), state, status)
@@ -251,10 +276,10 @@ def walk(browser, site: Site, theme: str, locale: str, viewport: tuple[int, int]
     try:
         n = 0
 
-        def link() -> str:
+        def link(**overrides) -> str:
             nonlocal n
             n += 1
-            return site.link(theme, locale, f"{theme}-{locale}-{width}x{height}-{n}")
+            return site.link(theme, locale, f"{theme}-{locale}-{width}x{height}-{n}", **overrides)
 
         goto("empty", first := link())
         show("empty")
@@ -300,6 +325,18 @@ def walk(browser, site: Site, theme: str, locale: str, viewport: tuple[int, int]
         show("expired")
         goto("invalid", site.tampered(first))
         show("invalid")
+
+        # The same customer as the approved payment comes back: the card is saved.
+        customer = site.customer(paid)
+        goto("saved-cards", link(accountId=customer))
+        show("saved-cards")
+        goto("method-fields", link(currency="INR", amount=500, data={"countryCode": "IN"}))
+        choose("method-fields", "UPI")
+        show("method-fields")
+        goto("cashier", link(mode="cashier", amount=None, cashier={"presets": [10, 25, 50], "min": 5, "max": 500}))
+        show("cashier")
+        goto("crypto", link(data={"paymentTypeId": 10100}))  # a direct link (POST /payments/link)
+        show("crypto")
     except (_Stuck, PlaywrightError) as exc:
         message = getattr(exc, "message", None) or str(exc)
         watch.problems.append(f"{label} {watch.state}: stopped: {message.splitlines()[0]}")
