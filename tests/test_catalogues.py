@@ -277,6 +277,11 @@ def test_choosing_no_other_method_is_answered_in_the_page_language(client, make_
     text = _visible_text(response.get_data(as_text=True))
     assert ru.get("Choose a payment method.").string in text
     assert "Choose a payment method." not in text
+    # Said by the list it is about, which gets the focus.
+    body = response.get_data(as_text=True)
+    methods = body[body.index('class="methods"'):]
+    assert 'id="method-error"' in methods
+    assert re.search(r'<input type="radio"[^>]*aria-describedby="method-error" aria-invalid="true" autofocus>', methods)
 
 
 @pytest.mark.parametrize(("kind", "msgid"), [("success", "Payment complete"), ("failure", "Payment declined"),

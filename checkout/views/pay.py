@@ -202,7 +202,8 @@ def _theme(ctx: Ctx) -> themes.Theme:
 
 
 def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = None,
-                  status: int = 200, saved_form: SavedCardForm | None = None) -> Response:
+                  status: int = 200, saved_form: SavedCardForm | None = None,
+                  method_form: MethodForm | None = None) -> Response:
     theme = _theme(ctx)
     form = form or card_form(ctx, theme, formdata=None)
     c = ctx.checkout
@@ -213,7 +214,8 @@ def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = N
                   else _("Your payment was declined: %(reason)s.", reason=reason))  # another method's
     return Response(render_template(
         "pay.html", ctx=ctx, p=ctx.payload, theme=theme, form=form, notice=notice,
-        methods=offered_methods(ctx), method_form=MethodForm(formdata=None, meta={"csrf_context": f"{ctx.id}:apm"}),
+        methods=offered_methods(ctx),
+        method_form=method_form or MethodForm(formdata=None, meta={"csrf_context": f"{ctx.id}:apm"}),
         saved=saved_cards(ctx),
         saved_form=saved_form or SavedCardForm(formdata=None, meta={"csrf_context": f"{ctx.id}:saved"}),
         saved_cvv=ctx.merchant.saved_card_cvv,
@@ -590,7 +592,10 @@ def apm(token: str):
     form = MethodForm(meta={"csrf_context": f"{ctx.id}:apm"})
     offered = {str(m.type_id): m for m in offered_methods(ctx)}
     if not form.validate() or form.paymentTypeId.data not in offered:
-        return _payment_page(ctx, notice=_("Choose a payment method."), status=422)
+        # By the list it is about (focus goes there); an expired form says so at the top.
+        form.paymentTypeId.errors = [] if form.csrf_token.errors else [_("Choose a payment method.")]
+        return _payment_page(ctx, notice=form.csrf_token.errors[0] if form.csrf_token.errors else None,
+                             status=422, method_form=form)
     method = offered[form.paymentTypeId.data]
     if methods.is_crypto(method):  # the direct link's page shows the address, amount and QR
         return crypto_quote(ctx, method)
