@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, get_currency_precision, list_currencies
 from flask import Flask, g, request
 from flask_babel import Babel
 
@@ -12,6 +12,12 @@ LOCALES = ("en_US", "ru_RU")
 DEFAULT_LOCALE = "en_US"
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
+
+#: ISO 4217 codes a customer can pay in: not the codes for testing or "no currency",
+#: precious metals or the IMF's units of account (XAF, XOF, XCD and XPF are money).
+NOT_MONEY = frozenset({"XTS", "XXX", "XAU", "XAG", "XPT", "XPD", "XBA", "XBB", "XBC", "XBD", "XDR", "XSU",
+                       "XUA"})
+PAYABLE_CURRENCIES = frozenset(list_currencies()) - NOT_MONEY
 
 def supported_locale(value: str | None) -> str | None:
     """``en_US`` or ``ru_RU`` for a locale or language tag we have pages in, by the whole

@@ -7,17 +7,17 @@ import re
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import get_currency_precision
 from flask import current_app, request, url_for
 
 from . import methods, payouts, themes, tokens
-from .i18n import supported_locale
+from .i18n import PAYABLE_CURRENCIES, supported_locale
 from .merchants import Merchant
 
 URL_FIELDS = ("successUrl", "failureUrl", "pendingUrl", "cancelUrl")
 REQUIRED_URLS = ("successUrl", "failureUrl")
 _DATA_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
-_CURRENCIES = frozenset(list_currencies())
+_CURRENCIES = PAYABLE_CURRENCIES
 
 
 class RequestError(ValueError):

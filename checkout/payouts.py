@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import get_currency_precision
 from flask import Flask, current_app
 
 from . import tokens
 from .gateway.base import CREATED as GW_CREATED
 from .gateway.base import DECLINED as GW_DECLINED
 from .gateway.base import PAYOUT_COMPLETED, Outcome
-from .i18n import normalize_locale
+from .i18n import PAYABLE_CURRENCIES, normalize_locale
 from .merchants import Merchant
 from .sqlite import Database
 
@@ -246,7 +246,7 @@ class PayoutRequestError(ValueError):
         return f"{key}: {reason}" + (f" (and {more} more)" if more else "")
 
 
-_CURRENCIES = frozenset(list_currencies())
+_CURRENCIES = PAYABLE_CURRENCIES
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 _PHONE = re.compile(r"\+?[0-9 ()-]{6,24}")
 _COUNTRY = re.compile(r"[A-Z]{2}")

@@ -126,6 +126,16 @@ def test_amounts_within_the_currency_precision_are_accepted(client, amount, curr
     assert shown in html
 
 
+@pytest.mark.parametrize("currency, accepted", [("XXX", False), ("XTS", False), ("XAU", False), ("XDR", False),
+                                                 ("XOF", True), ("XAF", True), ("XCD", True)])
+def test_only_currencies_people_pay_in(client, currency, accepted):
+    """ISO 4217's testing, "no currency", gold and IMF codes are not money to charge."""
+    response = post(client, seed_request(currency=currency, amount=10))
+    assert (response.status_code == 200) == accepted, response.json
+    if not accepted:
+        assert response.json["errors"]["currency"].startswith("must be an ISO 4217 currency code")
+
+
 def test_currency_is_normalised_to_upper_case(app, client):
     from checkout import tokens
 
