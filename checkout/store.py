@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 """
 
 _FIELDS = ("transaction_id", "status", "status_code", "reason", "reason_code", "masked_pan", "brand")
+_ATTEMPT_FIELDS = ("transaction_id", "status", "status_code", "reason", "reason_code")
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,10 @@ class Store:
     @staticmethod
     def _set_clause(to_state: str, fields: dict) -> tuple[str, list]:
         assert to_state in STATES and set(fields) <= set(_FIELDS), fields
+        if to_state == PROCESSING:
+            # A new attempt starts clean: the last one's transaction id and answer must never
+            # stand for this one (its status check would ask about the old transaction).
+            fields = {**dict.fromkeys(_ATTEMPT_FIELDS), **fields}
         sets = ["state = ?", "updated_at = ?"] + [f"{k} = ?" for k in fields]
         args: list = [to_state, time.time(), *fields.values()]
         if fields.get("transaction_id"):

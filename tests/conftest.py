@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from html import unescape
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from flask import Flask, request
@@ -119,19 +119,13 @@ def local(url: str) -> str:
 
 def hand_over_target(response) -> str:
     """Where a hand-over page (Redirect 3-D Secure, a payment method's page: see
-    ``pay.hand_over``) sends the customer: a GET form that goes by itself, and that its
-    own CSP lets go only there."""
+    ``pay.hand_over``) sends the customer: a link its script follows by itself."""
     assert response.status_code == 200, response.status_code
     html = response.get_data(as_text=True)
-    form = re.search(r'<form method="get" action="([^"]+)" data-autopost>(.*?)</form>', html, re.S)
-    assert form, "not a hand-over page"
-    action = unescape(form[1])
-    fields = [(unescape(n), unescape(v)) for n, v in
-              re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', form[2])]
-    target = urlsplit(action)
-    allowed = response.headers["Content-Security-Policy"].split("form-action", 1)[1].split(";")[0].split()
-    assert f"{target.scheme}://{target.netloc}" in allowed, allowed
-    return action + ("?" + urlencode(fields) if fields else "")
+    link = re.search(r'<a class="pay button" href="([^"]+)" data-handover>', html)
+    assert link, "not a hand-over page"
+    assert "js/handover.js" in html
+    return unescape(link[1])
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -191,6 +191,17 @@ def test_the_test_method_settles_at_once(app, client):
     assert result["status"] == "Declined" and result["invoiceId"] == "test-failure"
 
 
+def test_a_paid_direct_link_returns_to_the_merchant(app, client):
+    """Opened again once paid: its "Return to the merchant" signs the result and goes."""
+    path = direct_link(client, 1, {"personId": "success@bank"}, invoiceId="again")
+    merchant_result(client.get(path), "success")
+    again = client.get(path)
+    leave = re.search(r'href="([^"]*/finish/success[^"]*)"', text(again))
+    assert leave, text(again)
+    result = merchant_result(client.get(leave[1].replace("&amp;", "&")), "success")
+    assert result["status"] == "Completed" and result["invoiceId"] == "again"
+
+
 def test_head_and_prefetch_start_nothing(app, client):
     path = direct_link(client, 2000, UPI, currency="INR", amount=500, invoiceId="prefetched")
     assert client.head(path).status_code == 200

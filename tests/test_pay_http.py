@@ -312,6 +312,17 @@ def test_a_paid_link_past_its_expiry_still_says_it_is_paid(client, make_link, mo
     assert refused.status_code == 410 and ledger_count(app) == 1
 
 
+def test_a_finally_declined_link_past_its_expiry_goes_to_the_failure_url(client, make_link, monkeypatch, app):
+    path = make_link()
+    for _ in range(2):
+        assert pay(client, path, cvv="333").status_code == 402
+    merchant_result(pay(client, path, cvv="333"), "https://example.com/failure")
+    later = time.time() + app.config["TOKEN_MAX_AGE"] + 10
+    monkeypatch.setattr(time, "time", lambda: later)
+    result = merchant_result(client.get(path), "https://example.com/failure")
+    assert result["status"] == "Declined"
+
+
 def test_tampered_link(client, make_link):
     path = make_link()
     body, ts, sig = path.rsplit(".", 2)
@@ -489,6 +500,20 @@ def test_nothing_charged_lets_the_customer_try_again(tmp_path):
     assert "nothing was charged" in text(client.get(path))
     assert ledger_count(app) == 0
     merchant_result(pay(client, path), "https://example.com/success")
+
+
+def test_a_charge_after_a_decline_is_settled_as_itself(app, client, make_link):
+    """Declined once, then a charge whose answer is lost: the status check must ask about
+    the new charge (completed), not the declined one, and the customer is charged once."""
+    path = make_link()
+    assert pay(client, path, cvv="333").status_code == 402
+    assert pay(client, path, number="4000 0000 0000 0507").status_code == 202  # charged, answer lost
+    result = merchant_result(client.get(f"{path}/return"), "https://example.com/success")
+    assert result["status"] == "Completed"
+    assert pay(client, path).status_code == 200  # paid: no second charge
+    with app.app_context():
+        rows = app.extensions["sandbox.ledger"].for_invoice("pbid_test", "990022")
+    assert [r["status_code"] for r in rows] == [99, 4]
 
 
 def test_pending_result_goes_to_the_pending_url(app, client, make_link):

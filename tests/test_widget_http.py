@@ -58,6 +58,9 @@ def test_an_unsigned_checkout_opens_only_in_its_frame(client):
     assert client.get(path).status_code == 403
     assert client.get(path + "?embed=1&origin=http%3A%2F%2F127.0.0.1%3A9000", headers=IFRAME).status_code == 403
     assert client.get(path + "?embed=1&origin=http%3A%2F%2Flocalhost%3A8000", headers=IFRAME).status_code == 200
+    # The same URL typed or shared and opened as a page of its own: refused.
+    assert client.get(path + "?embed=1&origin=http%3A%2F%2Flocalhost%3A8000",
+                      headers={"Sec-Fetch-Dest": "document"}).status_code == 403
 
 
 def test_an_unsigned_checkout_never_offers_saved_cards(app, client, make_link):
@@ -221,3 +224,12 @@ def test_no_demo_store_in_production(tmp_path):
     for path in ("/demo/link", "/demo/verify"):
         assert client.post(path, json={}).status_code == 404, path
     assert client.get("/widget.js").status_code == 200  # the widget is for production too
+
+
+def test_closing_the_widget_on_a_cashier_is_no_payment(app, client, make_link):
+    """The frame's question when the widget closes: where does this checkout stand?"""
+    path = make_link(mode="cashier", amount=None, cashier={"presets": [10], "min": 5, "max": 50})
+    page = client.get(path + "?embed=1&origin=http%3A%2F%2Flocalhost%3A8000", headers=IFRAME).get_data(as_text=True)
+    standing = re.search(r'data-standing-url="([^"]+)"', page)[1].replace("&amp;", "&")
+    answer = client.get(standing, headers={"Sec-Fetch-Dest": "empty"})
+    assert answer.status_code == 200 and answer.json == {"kind": "open", "fields": None}

@@ -6,7 +6,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from flask import (
     Blueprint,
@@ -47,6 +46,8 @@ bp = Blueprint("pay", __name__)
 log = logging.getLogger(__name__)
 
 IN_FLIGHT = (st.PROCESSING, st.AWAITING_3DS, st.PENDING)
+#: Token modes: a payment page, a cashier, a direct link (an alternative method's own page).
+ALL_MODES = ("payment", "cashier", "apm")
 
 
 @dataclass
@@ -106,7 +107,8 @@ def load_context(token: str, allow_expired: bool = False, modes: tuple[str, ...]
     security.nonce()
     security.no_store()
     g.embed_args = _embed_args(merchant)
-    if payload.get("frameOrigin") and g.embed_args.get("origin") != payload["frameOrigin"]:
+    if payload.get("frameOrigin") and (g.embed_args.get("origin") != payload["frameOrigin"]
+                                       or request.headers.get("Sec-Fetch-Dest") == "document"):
         # An unsigned widget checkout lives only in the frame of the page that asked for it.
         abort(_problem_page(_("This checkout cannot be shown here"),
                             _("Open the payment from the shop's page."), 403))
@@ -348,16 +350,13 @@ def apply_outcome(ctx: Ctx, outcome: Outcome, from_states: tuple[str, ...],
 
 def hand_over(url: str, title: str, message: str, theme: themes.Theme | None = None) -> Response:
     """Send the customer on to the gateway's page (Redirect 3-D Secure, a payment method)
-    after a form POST: a page that goes there by itself (a Continue button without
-    scripts), not a 303. Browsers check the redirect that answers a POST against the
-    *form page's* ``form-action``, which cannot name every host a gateway may send its
-    customers to (the seed's API is on api., its payment pages on checkout.); this page
-    admits just this URL's origin."""
-    parts = urlsplit(url)
-    security.allow_form_action(url)
-    return Response(render_template(
-        "autopost.html", method="get", action=urlunsplit(parts._replace(query="", fragment="")),
-        fields=parse_qsl(parts.query, keep_blank_values=True), title=title, message=message, theme=theme))
+    after a form POST: a page that goes there by itself, by a script, or by a Continue
+    link without scripts; not a 303. Browsers check a redirect that answers a form POST
+    (and every hop after it) against the *form page's* ``form-action``, which cannot name
+    every host a gateway sends its customers to (the seed's API is on api., its payment
+    pages on checkout.); a link or a script's navigation is no form submission, and the
+    URL goes exactly as the gateway gave it."""
+    return Response(render_template("handover.html", url=url, title=title, message=message, theme=theme))
 
 
 def _refuse_cross_site() -> None:
@@ -388,7 +387,8 @@ def _page_names() -> dict:
         "embed_args": g.get("embed_args") or {},
         # Where the frame asks, when the widget is closed, how the checkout stands.
         "standing_url": url_for("pay.standing_json", token=request.view_args["token"], **g.embed_args)
-        if g.get("embed_args") and request.blueprint == "pay" and "token" in (request.view_args or {}) else None,
+        if g.get("embed_args") and request.blueprint in ("pay", "direct") and "token" in (request.view_args or {})
+        else None,
     }
 
 
@@ -421,7 +421,9 @@ def logo(filename: str):
 def page(token: str):
     """The payment page, or the cashier (by the token's ``mode``)."""
     ctx = load_context(token, allow_expired=True, modes=("payment", "cashier"))
-    if time.time() > ctx.payload["exp"] and ctx.checkout.state in (st.OPEN, st.DECLINED):
+    c = ctx.checkout
+    payable = c.state == st.OPEN or (c.state == st.DECLINED and c.declines < current_app.config["MAX_DECLINES"])
+    if time.time() > ctx.payload["exp"] and payable:
         # Past its expiry only a link nobody paid says so; a paid, cancelled or in-flight
         # one still tells the customer where it stands (never "ask for a new link").
         return _problem_page(_("This payment link has expired"),
@@ -849,7 +851,7 @@ def standing(ctx: Ctx) -> str | None:
 def finish(token: str, kind: str):
     """"Return to the merchant": the result for where the checkout stands, signed now, to
     the merchant's URL (inside an iframe, to the parent window)."""
-    ctx = load_context(token, allow_expired=True)
+    ctx = load_context(token, allow_expired=True, modes=ALL_MODES)
     if standing(ctx) != kind:
         return render_state(ctx)
     return _to_merchant(ctx, kind)
@@ -860,7 +862,7 @@ def standing_json(token: str):
     """Inside an iframe, for the widget closing its dialog: where the checkout stands,
     with the signed result once there is one, so that closing during a payment never
     reports "cancelled" for money that moved (the checkout itself stays as it is)."""
-    ctx = load_context(token, allow_expired=True)
+    ctx = load_context(token, allow_expired=True, modes=ALL_MODES)
     if not g.embed_args:
         abort(404)
     kind = standing(ctx)

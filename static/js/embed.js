@@ -10,6 +10,8 @@
   if (!origin || window.parent === window) { return; }
   var standing = root.getAttribute('data-standing-url');
   var result = document.querySelector('[data-checkout-result]');
+  var sent = false; // a form of this page went to the server: a payment may be starting
+  document.addEventListener('submit', function () { sent = true; });
 
   function post(message) { window.parent.postMessage(message, origin); }
 
@@ -51,7 +53,13 @@
     fetch(standing, { credentials: 'omit', cache: 'no-store' })
       .then(function (response) { return response.json(); })
       .then(function (state) {
-        if (state.kind === 'open') { post({ type: 'checkout:dismissed' }); } else { answer(state.kind, state.fields); }
+        if (state.kind !== 'open') {
+          answer(state.kind, state.fields);
+        } else if (sent) { // sent, not yet claimed by the server: nobody can say yet
+          post({ type: 'checkout:pending' });
+        } else {
+          post({ type: 'checkout:dismissed' });
+        }
       })
       .catch(function () { post({ type: 'checkout:pending' }); });
   });
