@@ -595,9 +595,9 @@ def apm(token: str):
     offered = {str(m.type_id): m for m in offered_methods(ctx)}
     if not form.validate() or form.paymentTypeId.data not in offered:
         # By the list it is about (focus goes there); an expired form says so at the top.
-        form.paymentTypeId.errors = [] if form.csrf_token.errors else [_("Choose a payment method.")]
-        return _payment_page(ctx, notice=form.csrf_token.errors[0] if form.csrf_token.errors else None,
-                             status=422, method_form=form)
+        expired = form.csrf_token.errors[0] if form.csrf_token.errors else None
+        form.paymentTypeId.errors = [] if expired else [_("Choose a payment method.")]
+        return _payment_page(ctx, notice=expired, status=422, method_form=form)
     method = offered[form.paymentTypeId.data]
     if methods.is_crypto(method):  # the direct link's page shows the address, amount and QR
         return crypto_quote(ctx, method)
