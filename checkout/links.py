@@ -8,11 +8,12 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from babel.numbers import get_currency_precision
-from flask import current_app, request, url_for
+from flask import current_app, url_for
 
 from . import methods, payouts, themes, tokens
 from .i18n import PAYABLE_CURRENCIES, supported_locale
 from .merchants import Merchant
+from .urls import public_base
 
 URL_FIELDS = ("successUrl", "failureUrl", "pendingUrl", "cancelUrl")
 REQUIRED_URLS = ("successUrl", "failureUrl")
@@ -214,14 +215,6 @@ def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
     if errors:
         raise RequestError(errors)
     return payload
-
-
-def public_base() -> str:
-    """The base of the links the app makes: PUBLIC_URL, else the request's host."""
-    configured = current_app.config.get("PUBLIC_URL")
-    if configured:
-        return configured.rstrip("/")
-    return request.host_url.rstrip("/") if request else "http://127.0.0.1:5000"
 
 
 def link_for(token: str) -> str:

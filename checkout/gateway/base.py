@@ -2,17 +2,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
-# The seed's Transaction Status dictionary.
+# The seed's Transaction Status dictionary: the gateway's numeric codes, named once.
 AWAITING_AUTHENTICATION = 1
 COMPLETED = 4
 REFUND_COMPLETED = 5
 PAYOUT_COMPLETED = 7
 CREATED = 10
 DECLINED = 99
-STATUS_NAMES = {1: "AwaitingAuthentication", 4: "Completed", 5: "RefundCompleted",
-                7: "PayoutCompleted", 10: "Created", 99: "Declined"}
+STATUS_NAMES = {AWAITING_AUTHENTICATION: "AwaitingAuthentication", COMPLETED: "Completed",
+                REFUND_COMPLETED: "RefundCompleted", PAYOUT_COMPLETED: "PayoutCompleted",
+                CREATED: "Created", DECLINED: "Declined"}
+#: Codes of a transaction that is neither paid nor declined yet.
+WAITING_CODES = (AWAITING_AUTHENTICATION, CREATED)
+
+#: What one gateway answer means for the payment: paid, declined, a 3-D Secure form to
+#: post to the ACS, a page to send the customer to, or not known yet.
+OutcomeKind = Literal["completed", "declined", "3ds", "redirect", "pending"]
 
 
 class GatewayError(Exception):
@@ -24,7 +31,7 @@ class GatewayError(Exception):
 class Outcome:
     """What the gateway said about one transaction."""
 
-    kind: str  # "completed" | "declined" | "3ds" | "redirect" | "pending"
+    kind: OutcomeKind
     transaction_id: str | None = None
     status: str | None = None
     status_code: int | None = None
@@ -44,6 +51,18 @@ class Outcome:
     @property
     def final(self) -> bool:
         return self.kind in ("completed", "declined")
+
+    @property
+    def declined_status(self) -> tuple[str, int]:
+        """(status, statusCode) of a decline: the gateway's, or the dictionary's Declined."""
+        return self.status or STATUS_NAMES[DECLINED], self.status_code or DECLINED
+
+    @property
+    def waiting_status(self) -> tuple[str, int]:
+        """(status, statusCode) of a payment not final yet: the gateway's when it is one
+        of the waiting codes, else Created."""
+        code = self.status_code if self.status_code in WAITING_CODES else CREATED
+        return STATUS_NAMES[code], code
 
 
 @dataclass(frozen=True)
@@ -75,6 +94,10 @@ class SavedCard:
 
 
 class Gateway(Protocol):
+    """What flows type against: one module per gateway implements it."""
+
+    def test(self) -> bool: ...
+
     def charge_card(self, *, amount: str, currency: str, name: str, description: str,
                     pan: str, cvv: str, expiry_month: int, expiry_year: int,
                     invoice_id: str | None = None, account_id: str | None = None,

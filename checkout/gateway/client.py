@@ -112,6 +112,11 @@ class OdeonPayClient:
             raise GatewayError(f"{path}: the answer is not the documented JSON")
         return data
 
+    def test(self) -> bool:
+        """The seed's Test call (``test``): True when the gateway answers it and
+        accepts our credentials; raises GatewayError when it cannot be reached."""
+        return bool(self.post("test", {}).get("success"))
+
     def _payment_outcome(self, data: dict) -> Outcome:
         if isinstance(data.get("threeDsModel"), dict):
             m = data["threeDsModel"]

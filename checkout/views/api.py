@@ -10,7 +10,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
 
 from .. import openapi
-from ..links import RequestError, create_apm_link, create_link, public_base
+from ..links import RequestError, create_apm_link, create_link
+from ..urls import public_base
 from ..merchants import Merchant
 from ..signatures import hmac_matches
 

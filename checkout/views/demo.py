@@ -10,7 +10,8 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 
 from .. import results, security
 from ..gateway import gateway_origin
-from ..links import RequestError, create_link, public_base
+from ..links import RequestError, create_link
+from ..urls import public_base
 from ..merchants import DEMO_PUBLIC_ID
 
 bp = Blueprint("demo", __name__)

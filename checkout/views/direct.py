@@ -41,7 +41,7 @@ from .. import store as st
 from ..forms import CheckoutForm
 from ..gateway import GatewayError, Outcome, gateway_for
 from ..gateway.base import CryptoQuote
-from ..links import public_base
+from ..urls import public_base
 from . import pay
 from .pay import Ctx
 

@@ -38,7 +38,7 @@ from ..forms import (
 from ..gateway import GatewayError, Outcome, gateway_for, gateway_origin
 from ..gateway.base import STATUS_NAMES
 from ..i18n import currency_digits, format_amount
-from ..links import public_base
+from ..urls import public_base
 from ..merchants import Merchant
 from ..store import Checkout, Store
 

@@ -41,7 +41,7 @@ from wtforms.validators import InputRequired, Length
 from .. import cards, methods, payouts, security, tokens
 from ..forms import CheckoutForm
 from ..gateway import GatewayError, Outcome, gateway_for
-from ..links import public_base
+from ..urls import public_base
 from ..merchants import Merchant
 from ..payouts import Payout
 from .api import MAX_BODY, _authenticate, _error

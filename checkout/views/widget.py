@@ -20,7 +20,8 @@ from flask import (
 from flask_babel import gettext as _
 
 from .. import STATIC, security, tokens
-from ..links import RequestError, link_for, public_base, validate_checkout
+from ..links import RequestError, link_for, validate_checkout
+from ..urls import public_base
 from ..merchants import URL_KEYS, Merchant
 from ..querysign import query_matches
 
