@@ -9,7 +9,7 @@ MO := $(PO:.po=.mo)
 AXE_VERSION ?= 4.14.1
 AXE := build/node/node_modules/axe-core/axe.min.js
 
-.PHONY: install run sandbox test lint chromium catalogs extract update-catalogs clean axe baselines
+.PHONY: install run serve sandbox test test-fast lint chromium postgresql catalogs extract update-catalogs clean axe baselines
 
 install: $(STAMP) $(MO)
 
@@ -32,8 +32,22 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	else echo "chromium is missing: run 'sudo apt-get install -y chromium' (browser tests will fail)"; fi
 
+# Debian's PostgreSQL server for the tests: they start a throwaway cluster of their own
+# (tests/pg.py) in a temporary folder, on a free loopback port, as the postgres user.
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's postgresql"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "postgresql is missing: run 'sudo apt-get install -y postgresql' (the PostgreSQL tests will fail)"; fi
+
 run: install
 	CHECKOUT_MODE=sandbox $(BIN)/flask --app checkout run --host 127.0.0.1 --port 5000
+
+# gunicorn as in production: settings and their CHECKOUT_* variables in gunicorn.conf.py.
+serve: install
+	$(BIN)/gunicorn -c gunicorn.conf.py 'checkout:create_app()'
 
 # The embedded gateway as its own server on another origin.
 sandbox: install
@@ -49,9 +63,13 @@ $(AXE):
 baselines: install chromium
 	CHECKOUT_UPDATE_BASELINES=1 $(BIN)/pytest -q tests/test_visual.py
 
-test: install chromium axe
+test: install chromium axe postgresql
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# Everything but the browser tests (SQLite and PostgreSQL), for a quick round.
+test-fast: install postgresql
+	$(BIN)/pytest -q -m "not browser"
 
 lint: install
 	$(BIN)/ruff check .

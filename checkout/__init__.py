@@ -4,22 +4,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-STATIC = ROOT / "static"
+from . import cli, i18n, migrations, security, store
+from . import config as config_module
+from .gateway import sandbox
+from .merchants import load_registry
+from .paths import ROOT, STATIC, TEMPLATES
+from .views import api, demo, direct, errors, health, page, pay, widget
+from .views import payout as payout_views  # payouts (OMNO payout API, hosted forms)
+
+__all__ = ["ROOT", "STATIC", "TEMPLATES", "create_app"]
 
 
 def create_app(config: dict | None = None) -> Flask:
     """The app factory. ``config`` overrides defaults and ``CHECKOUT_*`` variables."""
-    from . import cli, i18n, payouts, security
-    from . import config as config_module
-    from .gateway import sandbox
-    from .merchants import load_registry
-    from .store import Store
-    from .views import api, demo, direct, pay, widget
-    from .views import payout as payout_views  # payouts (OMNO payout API, hosted forms)
-
     app = Flask(__name__, instance_relative_config=True, static_folder=str(STATIC),
                 instance_path=str(ROOT / "instance"))
     app.config.update(config_module.load(config))
@@ -27,13 +26,11 @@ def create_app(config: dict | None = None) -> Flask:
     config_module.check_production(app.config, merchants)
     app.extensions["checkout.merchants"] = merchants
     app.config["DATABASE"] = app.config["DATABASE"] or str(Path(app.instance_path) / "checkout.sqlite3")
-    app.extensions["checkout.store"] = Store(app.config["DATABASE"])
-    payouts.init_app(app)
+    store.init_app(app)
+    migrations.init_app(app)  # sandbox: upgrades the database; production: refuses one that is behind
     if app.config["TRUSTED_PROXIES"]:
         # Behind a load balancer: the client's address (decline limits) and the public
         # scheme and host (links, the same-origin check) come from its X-Forwarded-* headers.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.config.setdefault("WTF_CSRF_ENABLED", True)
@@ -41,11 +38,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     i18n.init_app(app)
     security.init_app(app)
+    page.init_app(app)
     app.register_blueprint(pay.bp)
     app.register_blueprint(direct.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(widget.bp)
     app.register_blueprint(payout_views.bp)
+    app.register_blueprint(health.bp)
+    errors.init_app(app)
     if app.config["GATEWAY_URL"] == "sandbox":
         sandbox.init_ledger(app)
         app.register_blueprint(sandbox.bp, url_prefix="/sandbox")

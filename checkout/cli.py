@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import themes
+from . import migrations, themes
 from .links import RequestError, create_link
 
 link_cli = AppGroup("link", help="Checkout links.")
@@ -93,8 +93,49 @@ def themes_lint(target):
     sys.exit(1 if failed else 0)
 
 
+db_cli = AppGroup("db", help="The store's schema: Alembic migrations.")
+
+
+def _engine():
+    return current_app.extensions["checkout.store"].engine
+
+
+@db_cli.command("upgrade")
+def db_upgrade():
+    """Apply the migrations up to the newest. Safe on a database in use and from several
+    servers at once (they take turns); a database made before the migrations keeps its rows."""
+    before = migrations.current(_engine())
+    after = migrations.upgrade(_engine())
+    click.echo(f"database at revision {after} (head)" if before == after
+               else f"database upgraded from revision {before or 'none'} to {after} (head)")
+
+
+@db_cli.command("current")
+def db_current():
+    """Print the database's revision ("none" when it has none)."""
+    click.echo(migrations.current(_engine()) or "none")
+
+
+@db_cli.command("check")
+def db_check():
+    """Exit 1, saying what to run, when the database is not at the code's revision."""
+    problem = migrations.behind(_engine())
+    if problem:
+        click.echo(problem, err=True)
+        sys.exit(1)
+    click.echo(f"database at revision {migrations.head()} (head)")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True, help="What the revision does (its file name).")
+@click.option("--autogenerate", is_flag=True, help="Draft it from the tables in checkout/store.py.")
+def db_revision(message, autogenerate):
+    """For developers: write checkout/migrations/versions/NNNN_<message>.py after the head
+    (on an upgraded database when --autogenerate); review it before committing."""
+    click.echo(migrations.new_revision(message, autogenerate, _engine()))
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(link_cli)
     app.cli.add_command(themes_cli)
-    from .preview import preview_command  # Playwright is imported only when it runs
-    app.cli.add_command(preview_command)
+    app.cli.add_command(db_cli)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
 #: Signing key used when none is configured. Sandbox mode only: production refuses it.
 DEFAULT_SECRET_KEY = "dev-insecure-checkout-key"
 
@@ -13,7 +16,7 @@ MODES = ("sandbox", "production")
 DEFAULTS: dict[str, Any] = {
     "MODE": "sandbox",  # or "production"
     "SECRET_KEYS": DEFAULT_SECRET_KEY,  # comma-separated; the first signs, all verify
-    "DATABASE": None,  # SQLite path; default: <instance>/checkout.sqlite3
+    "DATABASE": None,  # SQLite path or SQLAlchemy URL (see database_url); default: <instance>/checkout.sqlite3
     "SANDBOX_DATABASE": None,  # the embedded gateway's own state; default under instance/
     "GATEWAY_URL": "sandbox",  # "sandbox" = embedded test gateway, in-process
     "GATEWAY_TIMEOUT": 15.0,  # seconds to wait for the gateway's answer
@@ -41,6 +44,33 @@ class ConfigError(RuntimeError):
     """The configuration is unsafe or incomplete; the app refuses to start."""
 
 
+#: What DATABASE may be (the refusal of anything else says so).
+DATABASE_FORMS = ("a SQLite file path, sqlite:///PATH, or postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME "
+                  "(postgresql:// means the same)")
+_SQLITE_DRIVERS = ("sqlite", "sqlite+pysqlite")
+_POSTGRES_DRIVERS = ("postgresql", "postgresql+psycopg")
+
+
+def database_url(database: str | URL) -> URL:
+    """The SQLAlchemy URL of DATABASE: a file path is a SQLite file; ``postgresql://``
+    means psycopg 3. Anything else (another engine or driver, an in-memory SQLite that
+    each connection would see empty) raises :class:`ConfigError` naming the accepted forms;
+    the message never repeats the URL, which may hold a password."""
+    if isinstance(database, str) and "://" not in database:
+        if not database.strip():
+            raise ConfigError(f"DATABASE must be {DATABASE_FORMS}, not an empty string")
+        return URL.create("sqlite", database=database)
+    try:
+        url = make_url(database)
+    except ArgumentError:
+        raise ConfigError(f"DATABASE must be {DATABASE_FORMS}; it is not a URL") from None
+    if url.drivername in _POSTGRES_DRIVERS:
+        return url.set(drivername="postgresql+psycopg")
+    if url.drivername in _SQLITE_DRIVERS and url.database not in (None, "", ":memory:"):
+        return url.set(drivername="sqlite")
+    raise ConfigError(f"DATABASE must be {DATABASE_FORMS}, not {url.drivername}://...")
+
+
 def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """The effective configuration: defaults < environment < ``overrides``."""
     environ = os.environ if environ is None else environ
@@ -54,11 +84,9 @@ def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None
     if isinstance(keys, str):
         keys = [k.strip() for k in keys.split(",") if k.strip()]
     config["SECRET_KEYS"] = list(keys)
-    database = config["DATABASE"]
-    if isinstance(database, str) and "://" in database:
-        # Not a file name: refuse rather than make a SQLite file called "redis:/...".
-        raise ConfigError(f"DATABASE must be a SQLite file path; {database.split('://')[0]}:// stores "
-                          "are not supported yet")
+    if config["DATABASE"]:
+        # Refused here, before anything is made: never a SQLite file called "redis:/...".
+        database_url(config["DATABASE"])
     config["MODE"] = str(config["MODE"]).strip().lower()
     if config["MODE"] not in MODES:
         # "prod" or "live" must not quietly run as the sandbox, demo merchant and all.

@@ -3,7 +3,6 @@ signed for this checkout id and purpose, so it keeps working inside a third-part
 iframe where the browser refuses our cookies."""
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from babel import Locale
@@ -15,7 +14,8 @@ from wtforms import Form, FormField, StringField, ValidationError
 from wtforms.csrf.core import CSRF
 from wtforms.validators import InputRequired, Length
 
-from . import cards, tokens
+from . import cards, tokens, validation
+from .methods import Field
 
 CSRF_MAX_AGE = 24 * 3600
 
@@ -105,20 +105,17 @@ class CardForm(CheckoutForm):
 
 
 # -- the optional sections of the seed's ``page.fields`` ------------------------------
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
-_PHONE = re.compile(r"\+?[0-9 ()-]{7,24}")
 #: Country codes people send that are not ISO 3166 (the seed's own example says "UK").
 _COUNTRY_ALIASES = {"UK": "GB"}
 
 
 def _email(form, field) -> None:
-    if not _EMAIL.fullmatch(field.data.strip()) or len(field.data.strip()) > 254:
+    if not validation.email_valid(field.data):
         raise ValidationError(_l("Enter an email address like name@example.com."))
 
 
 def _phone(form, field) -> None:
-    digits = sum(ch.isdigit() for ch in field.data)
-    if not _PHONE.fullmatch(field.data.strip()) or not 7 <= digits <= 15:
+    if not validation.phone_valid(field.data):
         raise ValidationError(_l("Enter a phone number with its country code, like +44 20 7946 0958."))
 
 
@@ -178,7 +175,7 @@ def prefill(fields: tuple[str, ...], payload: dict) -> dict:
     account = payload.get("accountId") or ""
     address = {"line1": data.get("address", ""), "city": data.get("city", ""),
                "postcode": data.get("postcode", ""), "country": country_code(data.get("countryCode"))}
-    values = {"email": data.get("email") or (account if _EMAIL.fullmatch(account) else ""),
+    values = {"email": data.get("email") or (account if validation.email_valid(account) else ""),
               "phone": data.get("phone", ""), "billing_address": address, "shipping_address": address}
     return {name: values[name] for name in fields if name in values}
 
@@ -201,3 +198,22 @@ def extra_data(form: CardForm, fields: tuple[str, ...]) -> dict:
             else:
                 out.update(values)
     return out
+
+
+#: Browser autofill tokens for the fields methods ask for (HTML's autocomplete names).
+METHOD_AUTOCOMPLETE = {"firstName": "given-name", "lastName": "family-name", "phone": "tel", "email": "email"}
+METHOD_INPUTMODE = {"tel": "tel", "email": "email"}
+
+
+def fields_form(checkout_id: str, fields: list[Field], purpose: str, **kwargs) -> CheckoutForm:
+    """A form of just these method fields, its CSRF token signed for this checkout and
+    ``purpose``."""
+    attrs = {f.name: StringField(f.label) for f in fields}
+    form_class = type("MethodFieldsForm", (CheckoutForm,), attrs)
+    return form_class(meta={"csrf_context": f"{checkout_id}:{purpose}"}, **kwargs)
+
+
+def field_inputs(form: CheckoutForm, fields: list[Field]) -> list[tuple]:
+    """(form field, input attributes) of each asked field, for the ``input`` macro."""
+    return [(form[f.name], {"autocomplete": METHOD_AUTOCOMPLETE.get(f.name, "off"), "type": f.kind,
+                            "inputmode": METHOD_INPUTMODE.get(f.kind)}) for f in fields]

@@ -4,80 +4,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
+from decimal import Decimal
 
-from babel.numbers import get_currency_precision
 from flask import current_app, url_for
 
-from . import methods, payouts, themes, tokens
+from . import methods, payouts, themes, tokens, validation
 from .i18n import PAYABLE_CURRENCIES, supported_locale
 from .merchants import Merchant
 from .urls import public_base
+from .validation import RequestError  # links.RequestError: the name the views catch
 
 URL_FIELDS = ("successUrl", "failureUrl", "pendingUrl", "cancelUrl")
 REQUIRED_URLS = ("successUrl", "failureUrl")
 _DATA_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
-_CURRENCIES = PAYABLE_CURRENCIES
-
-
-class RequestError(ValueError):
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-    @property
-    def message(self) -> str:
-        key, reason = next(iter(self.errors.items()))
-        more = len(self.errors) - 1
-        return f"{key}: {reason}" + (f" (and {more} more)" if more else "")
-
-
-def _text(body: dict, key: str, errors: dict, limit: int, required: bool = False) -> str | None:
-    value = body.get(key)
-    if value is None or value == "":
-        if required:
-            errors[key] = "is required"
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and key in ("invoiceId", "accountId"):
-        value = str(value)
-    if not isinstance(value, str):
-        errors[key] = "must be a string"
-    elif len(value) > limit:
-        errors[key] = f"must be at most {limit} characters"
-    elif any(ord(ch) < 32 for ch in value):
-        errors[key] = "must not contain control characters"
-    else:
-        return value.strip()
-    return None
-
-
-def _amount(body: dict, currency: str | None, errors: dict) -> str | None:
-    value = body.get("amount")
-    if value is None:
-        errors["amount"] = "is required"
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        errors["amount"] = "must be a number"
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        errors["amount"] = "must be a number"
-        return None
-    if not amount.is_finite() or amount <= 0:
-        errors["amount"] = "must be greater than 0"
-    elif amount >= Decimal("1e12"):
-        errors["amount"] = "is too large"
-    elif currency:
-        digits = get_currency_precision(currency)
-        step = Decimal(1).scaleb(-digits)
-        if amount != amount.quantize(step):
-            errors["amount"] = (f"{currency} allows no decimals" if digits == 0
-                                else f"{currency} allows at most {digits} decimals")
-        else:
-            return format(amount.quantize(step), "f")
-    return None
 
 
 def _cashier(body: dict, currency: str | None, errors: dict) -> dict | None:
@@ -92,10 +31,10 @@ def _cashier(body: dict, currency: str | None, errors: dict) -> dict | None:
     if not isinstance(presets, list) or len(presets) > 8:
         local["cashier.presets"] = "must be a list of at most 8 amounts"
         presets = []
-    amounts = [_amount({"amount": v}, currency, local) for v in presets]
+    amounts = [validation.amount(v, currency, local) for v in presets]
     smallest = min((a for a in amounts if a), key=Decimal, default="1")  # no min: the smallest preset
-    low = _amount({"amount": options.get("min", smallest)}, currency, local)
-    high = _amount({"amount": options.get("max", "10000")}, currency, local)
+    low = validation.amount(options.get("min", smallest), currency, local)
+    high = validation.amount(options.get("max", "10000"), currency, local)
     for key in [k for k in local if k == "amount"]:
         local["cashier"] = "presets, min and max must be amounts in the currency: " + local.pop(key)
     if not local and currency and Decimal(low) > Decimal(high):
@@ -110,34 +49,12 @@ def _cashier(body: dict, currency: str | None, errors: dict) -> dict | None:
     return {"presets": amounts, "min": low, "max": high, "payouts": options.get("payouts", False)}
 
 
-def http_url_error(value, merchant: Merchant) -> str | None:
-    if not isinstance(value, str) or len(value) > 2000:
-        return "must be a URL of at most 2000 characters"
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 (raises on a port that is not a number)
-    except ValueError:  # e.g. "http://[": an unclosed IPv6 bracket
-        return "must be an http(s) URL"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "must be an http(s) URL"
-    if parts.username or parts.password or any(ch.isspace() or ord(ch) < 32 for ch in value):
-        return "must be a plain http(s) URL"
-    if not merchant.redirect_host_allowed(value):
-        return f"host {parts.hostname} is not one of the merchant's redirect hosts"
-    return None
-
-
 def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
     """The checkout payload for a token; raises RequestError with every field's problem."""
     if not isinstance(body, dict):
         raise RequestError({"body": "must be a JSON object"})
     errors: dict[str, str] = {}
-    currency = body.get("currency")
-    if not isinstance(currency, str) or currency.upper() not in _CURRENCIES or len(currency) != 3:
-        errors["currency"] = "must be an ISO 4217 currency code, e.g. USD"
-        currency = None
-    else:
-        currency = currency.upper()
+    currency = validation.currency(body.get("currency"), errors)
     mode = body.get("mode", "payment")
     if mode not in ("payment", "cashier"):
         errors["mode"] = "must be \"payment\" or \"cashier\""
@@ -145,13 +62,13 @@ def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
     if cashier is not None and body.get("amount") is None:
         amount = cashier["presets"][0] if cashier["presets"] else cashier["min"]
     else:
-        amount = _amount(body, currency, errors)
+        amount = validation.amount(body.get("amount"), currency, errors)
     payload: dict = {"m": merchant.public_id, "currency": currency, "amount": amount}
     if cashier is not None:
         payload.update(mode="cashier", cashier=cashier)
-    payload["description"] = _text(body, "description", errors, 255) or ""
+    payload["description"] = validation.text(body.get("description"), "description", errors, 255) or ""
     for key, limit in (("invoiceId", 64), ("accountId", 255)):
-        value = _text(body, key, errors, limit)
+        value = validation.text(body.get(key), key, errors, limit, numbers=True)
         if value:
             payload[key] = value
     for key in URL_FIELDS:
@@ -160,7 +77,7 @@ def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
             if key in REQUIRED_URLS:
                 errors[key] = "is required"
             continue
-        problem = http_url_error(value, merchant)
+        problem = validation.http_url_error(value, merchant)
         if problem:
             errors[key] = problem
         else:
@@ -273,7 +190,7 @@ def _method_errors(m: methods.Method | None, type_id: int, currency) -> dict[str
     if methods.is_crypto(m) and code in {x.asset for x in methods.catalogue() if x.asset}:
         return {"currency": f"must be an ISO 4217 currency code, e.g. USD: {m.name} ({type_id}) takes the "
                             f"price in such a currency and the gateway quotes it in {m.asset}"}
-    if m.currencies and code in _CURRENCIES and code not in m.currencies:
+    if m.currencies and code in PAYABLE_CURRENCIES and code not in m.currencies:
         return {"currency": f"{m.name} ({type_id}) takes {', '.join(m.currencies)}, not {code}"}
     return {}
 

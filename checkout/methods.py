@@ -574,3 +574,11 @@ def clean_fields(m: Method, values: dict, *, payout: bool | None = None) -> dict
             except ValidationError:
                 out[f.name] = value
     return out
+
+
+def missing_fields(m: Method, values: dict) -> list[Field]:
+    """The method's pay-in fields that ``values`` (the request's ``data``) lacks or has a
+    value the method refuses: the only ones a customer is asked for (on the payment page
+    and a direct link's page); the rest of ``data`` stands as the merchant sent it."""
+    errors = validate_fields(m, values, payout=False)
+    return [f for f in m.fields_for(payout=False) if f.name in errors]

@@ -9,7 +9,7 @@ the gateway, no final answer yet), ``PROCESSED``, ``REJECTED`` (the gateway decl
 or the merchant rejected it) and ``FAILED`` (the gateway refused the request: nothing
 was paid out).
 
-The records live in their own SQLite table next to the checkouts. A card or account
+The records live in the store's payouts table (``checkout.store``). A card or account
 number is never kept: ``destination`` is masked (first six and last four of a card, the
 last four of an account), and the customer's destination goes to the gateway in the
 request that receives it. That is why a payout that needs the merchant's confirmation
@@ -18,201 +18,40 @@ confirm -> ``CREATED``): after the customer's submission there is nothing left t
 later."""
 from __future__ import annotations
 
-import json
 import re
 import time
-import uuid
-from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
-from babel.numbers import get_currency_precision
 from flask import Flask, current_app
 
-from . import tokens
+from . import tokens, validation
 from .gateway.base import CREATED as GW_CREATED
 from .gateway.base import DECLINED as GW_DECLINED
 from .gateway.base import PAYOUT_COMPLETED, Outcome
-from .i18n import PAYABLE_CURRENCIES, normalize_locale
+from .i18n import normalize_locale
 from .merchants import Merchant
-from .sqlite import Database
+from .store import PAYOUT_FINAL, PAYOUT_STATUSES, Payout, PayoutStore
+from .store import init_app as init_store
+from .store import iso as iso
+from .validation import RequestError
 
-CREATED = "CREATED"
-WAITING_FOR_CONFIRMATION = "WAITING_FOR_CONFIRMATION"
-PENDING = "PENDING"
-PROCESSED = "PROCESSED"
-REJECTED = "REJECTED"
-FAILED = "FAILED"
-STATUSES = (CREATED, WAITING_FOR_CONFIRMATION, PENDING, PROCESSED, REJECTED, FAILED)
-FINAL = (PROCESSED, REJECTED, FAILED)
+# The statuses are the store's (its Payout record says which are final), named here.
+CREATED, WAITING_FOR_CONFIRMATION, PENDING, PROCESSED, REJECTED, FAILED = STATUSES = PAYOUT_STATUSES
+FINAL = PAYOUT_FINAL
 
 PAYOUT_SALT = "checkout.payout"
 #: Merchant setting (merchants file): payouts wait for ``confirm`` before the customer's forms open.
 CONFIRMATION_SETTING = "requirePayoutConfirmation"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS payouts (
-    id TEXT PRIMARY KEY,
-    merchant TEXT NOT NULL,
-    amount TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    invoice_id TEXT,
-    description TEXT NOT NULL DEFAULT '',
-    customer TEXT NOT NULL,
-    kyc_verified INTEGER NOT NULL DEFAULT 0,
-    locale TEXT,
-    success_url TEXT,
-    failure_url TEXT,
-    request_hash TEXT NOT NULL,
-    status TEXT NOT NULL,
-    method TEXT,
-    payment_type_id INTEGER,
-    destination TEXT,
-    brand TEXT,
-    transaction_id TEXT,
-    gateway_status TEXT,
-    status_code INTEGER,
-    reason_code INTEGER,
-    reason TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS payouts_invoice ON payouts (merchant, invoice_id)
-    WHERE invoice_id IS NOT NULL;
-"""
-
-_UPDATABLE = ("method", "payment_type_id", "destination", "brand", "transaction_id", "gateway_status",
-              "status_code", "reason_code", "reason")
-
-
-@dataclass(frozen=True)
-class Payout:
-    id: str
-    merchant: str
-    amount: str
-    currency: str
-    invoice_id: str | None
-    description: str
-    customer: dict
-    kyc_verified: bool
-    locale: str | None
-    success_url: str | None
-    failure_url: str | None
-    status: str
-    method: str | None
-    payment_type_id: int | None
-    destination: str | None
-    brand: str | None
-    transaction_id: str | None
-    gateway_status: str | None
-    status_code: int | None
-    reason_code: int | None
-    reason: str | None
-    created_at: float
-    updated_at: float
-    request_hash: str = field(default="", repr=False)
-
-    @property
-    def invoice(self) -> str:
-        """What the gateway knows this payout by: the merchant's order id, or ours."""
-        return self.invoice_id or self.id
-
-    @property
-    def final(self) -> bool:
-        return self.status in FINAL
-
-    @property
-    def country(self) -> str | None:
-        billing = self.customer.get("billing") or {}
-        return billing.get("countryCode") or None
-
-    @property
-    def full_name(self) -> str:
-        c = self.customer
-        return " ".join(p for p in (c.get("firstName"), c.get("lastName")) if p)
-
-    def as_json(self) -> dict:
-        """The merchant API's view of the payout (``GET /payouts/<id>``)."""
-        return {
-            "payoutId": self.id, "status": self.status, "amount": float(Decimal(self.amount)),
-            "currency": self.currency, "orderId": self.invoice_id, "description": self.description or None,
-            "kycVerified": self.kyc_verified, "customer": self.customer,
-            "method": self.method, "paymentTypeId": self.payment_type_id, "destination": self.destination,
-            "brand": self.brand, "transactionId": self.transaction_id, "gatewayStatus": self.gateway_status,
-            "statusCode": self.status_code, "reasonCode": self.reason_code, "reason": self.reason,
-            "createdAt": iso(self.created_at), "updatedAt": iso(self.updated_at),
-        }
-
-
-def iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
-def _row(row) -> Payout | None:
-    if row is None:
-        return None
-    values = dict(row)
-    values["customer"] = json.loads(values["customer"])
-    values["kyc_verified"] = bool(values["kyc_verified"])
-    return Payout(**values)
-
-
-class PayoutStore:
-    """The payouts table. Every status change is a compare-and-set on the current status,
-    so two submissions (or a submission and the merchant's reject) never both win."""
-
-    def __init__(self, path: str):
-        self.db = Database(path, SCHEMA)
-
-    def create(self, *, merchant: str, amount: str, currency: str, invoice_id: str | None, description: str,
-               customer: dict, kyc_verified: bool, locale: str | None, success_url: str | None,
-               failure_url: str | None, request_hash: str, status: str) -> tuple[Payout, bool]:
-        """(the payout, created). An ``invoice_id`` this merchant already used gives back
-        that payout, not a new one (``created`` False)."""
-        now = time.time()
-        pid = "po_" + uuid.uuid4().hex
-        with self.db.tx() as db:
-            if invoice_id is not None:
-                known = db.execute("SELECT * FROM payouts WHERE merchant = ? AND invoice_id = ?",
-                                   (merchant, invoice_id)).fetchone()
-                if known is not None:
-                    return _row(known), False
-            db.execute(
-                "INSERT INTO payouts (id, merchant, amount, currency, invoice_id, description, customer,"
-                " kyc_verified, locale, success_url, failure_url, request_hash, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (pid, merchant, amount, currency, invoice_id, description,
-                 json.dumps(customer, separators=(",", ":"), ensure_ascii=False), int(kyc_verified), locale,
-                 success_url, failure_url, request_hash, status, now, now))
-        return self.get(pid), True
-
-    def get(self, pid: str) -> Payout | None:
-        with self.db.tx() as db:
-            return _row(db.execute("SELECT * FROM payouts WHERE id = ?", (pid,)).fetchone())
-
-    def transition(self, pid: str, from_statuses: tuple[str, ...], to: str, **fields) -> bool:
-        """Move to ``to`` only from one of ``from_statuses``; True when this call did it."""
-        unknown = set(fields) - set(_UPDATABLE)
-        if unknown:
-            raise ValueError(f"not payout columns: {sorted(unknown)}")
-        sets = ", ".join(["status = ?", "updated_at = ?", *(f"{k} = ?" for k in fields)])
-        marks = ", ".join("?" * len(from_statuses))
-        with self.db.tx() as db:
-            cur = db.execute(f"UPDATE payouts SET {sets} WHERE id = ? AND status IN ({marks})",
-                             [to, time.time(), *fields.values(), pid, *from_statuses])
-            return cur.rowcount == 1
-
-    def note(self, pid: str, status: str, **fields) -> bool:
-        """Record what the gateway said while the status stays ``status``."""
-        return self.transition(pid, (status,), status, **fields)
-
 
 def store(app: Flask | None = None) -> PayoutStore:
     return (app or current_app).extensions["checkout.payouts"]
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["checkout.payouts"] = PayoutStore(app.config["DATABASE"])
+    """The payouts live in the store, on its engine: :func:`checkout.store.init_app` sets
+    them up (this stays for callers that set up the payouts alone)."""
+    if "checkout.payouts" not in app.extensions:
+        init_store(app)
 
 
 # -- tokens ----------------------------------------------------------------------------
@@ -234,21 +73,10 @@ def load_token(token: str, app: Flask | None = None, *, allow_expired: bool = Fa
 
 
 # -- the create request ----------------------------------------------------------------
-class PayoutRequestError(ValueError):
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-    @property
-    def message(self) -> str:
-        key, reason = next(iter(self.errors.items()))
-        more = len(self.errors) - 1
-        return f"{key}: {reason}" + (f" (and {more} more)" if more else "")
+#: The old name (views still catch it): the one request error of :mod:`checkout.validation`.
+PayoutRequestError = RequestError
 
 
-_CURRENCIES = PAYABLE_CURRENCIES
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
-_PHONE = re.compile(r"\+?[0-9 ()-]{6,24}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _CUSTOMER_TEXT = {"externalUserId": 128, "firstName": 100, "lastName": 100, "email": 254, "phoneNumber": 32,
                   "dateOfBirth": 10, "documentId": 64}
@@ -258,49 +86,6 @@ _BILLING_TEXT = {"address": 200, "city": 100, "state": 100, "countryCode": 2, "p
 CUSTOMER_REQUIRED = ("externalUserId", "firstName", "lastName")
 
 
-def _text(value, key: str, limit: int, errors: dict) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        errors[key] = "must be a string"
-    elif len(value.strip()) > limit:
-        errors[key] = f"must be at most {limit} characters"
-    elif any(ord(ch) < 32 for ch in value):
-        errors[key] = "must not contain control characters"
-    else:
-        return value.strip() or None
-    return None
-
-
-def _amount(body: dict, currency: str | None, errors: dict) -> str | None:
-    key = "amount" if "amount" in body else "value"  # OdeonPay's name, or the OMNO seed's
-    value = body.get(key)
-    if value is None:
-        errors["amount"] = "is required"
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        errors[key] = "must be a number"
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        errors[key] = "must be a number"
-        return None
-    if not amount.is_finite() or amount <= 0:
-        errors[key] = "must be greater than 0"
-    elif amount >= Decimal("1e12"):
-        errors[key] = "is too large"
-    elif currency:
-        step = Decimal(1).scaleb(-get_currency_precision(currency))
-        if amount != amount.quantize(step):
-            errors[key] = f"{currency} allows at most {get_currency_precision(currency)} decimals"
-        else:
-            return format(amount.quantize(step), "f")
-    return None
-
-
 def _customer(body: dict, errors: dict, required: tuple[str, ...] = CUSTOMER_REQUIRED) -> dict:
     customer = body.get("customer")
     if not isinstance(customer, dict):
@@ -308,14 +93,13 @@ def _customer(body: dict, errors: dict, required: tuple[str, ...] = CUSTOMER_REQ
         return {}
     out: dict = {}
     for key, limit in _CUSTOMER_TEXT.items():
-        value = _text(customer.get(key), f"customer.{key}", limit, errors)
+        value = validation.text(customer.get(key), f"customer.{key}", errors, limit,
+                                required=key in required, numbers=True)
         if value:
             out[key] = value
-        elif key in required and f"customer.{key}" not in errors:
-            errors[f"customer.{key}"] = "is required"
-    if out.get("email") and not _EMAIL.fullmatch(out["email"]):
+    if out.get("email") and not validation.email_valid(out["email"]):
         errors["customer.email"] = "must be an email address"
-    if out.get("phoneNumber") and not _PHONE.fullmatch(out["phoneNumber"]):
+    if out.get("phoneNumber") and not validation.phone_valid(out["phoneNumber"]):
         errors["customer.phoneNumber"] = "must be a phone number"
     if out.get("dateOfBirth"):
         try:
@@ -331,7 +115,7 @@ def _customer(body: dict, errors: dict, required: tuple[str, ...] = CUSTOMER_REQ
         else:
             values = {}
             for key, limit in _BILLING_TEXT.items():
-                value = _text(billing.get(key), f"customer.billing.{key}", limit, errors)
+                value = validation.text(billing.get(key), f"customer.billing.{key}", errors, limit, numbers=True)
                 if value:
                     values[key] = value.upper() if key == "countryCode" else value
             if values.get("countryCode") and not _COUNTRY.fullmatch(values["countryCode"]):
@@ -360,27 +144,22 @@ def validate_request(body, merchant: Merchant, limit_age: int, default_age: int,
     too) as the fields of a payout record plus ``ttl``; raises PayoutRequestError.
     ``customer_required``: the customer fields that must be there (a cashier's withdrawal
     may know no names: its forms ask for them)."""
-    from .links import http_url_error  # the checkout's URL rules (redirect hosts)
-
     if not isinstance(body, dict):
         raise PayoutRequestError({"body": "must be a JSON object"})
     errors: dict[str, str] = {}
-    currency = body.get("currency")
-    if not isinstance(currency, str) or len(currency) != 3 or currency.upper() not in _CURRENCIES:
-        errors["currency"] = "must be an ISO 4217 currency code, e.g. EUR"
-        currency = None
-    else:
-        currency = currency.upper()
-    amount = _amount(body, currency, errors)
+    currency = validation.currency(body.get("currency"), errors, example="EUR")
+    # OdeonPay's name, or the OMNO seed's ``value``; absent, "amount is required".
+    key = "value" if "amount" not in body and body.get("value") is not None else "amount"
+    amount = validation.amount(body.get(key), currency, errors, key)
     ids = {}
     for key in ("orderId", "externalId", "invoiceId"):
-        value = _text(body.get(key), key, 64, errors)
+        value = validation.text(body.get(key), key, errors, 64, numbers=True)
         if value:
             ids[key] = value
     if len(set(ids.values())) > 1:
         errors[next(iter(ids))] = "orderId, externalId and invoiceId name the same id: send one"
     out = {"amount": amount, "currency": currency, "invoice_id": next(iter(ids.values()), None),
-           "description": _text(body.get("description"), "description", 255, errors) or "",
+           "description": validation.text(body.get("description"), "description", errors, 255, numbers=True) or "",
            "customer": _customer(body, errors, customer_required), "kyc_verified": _kyc(body, errors),
            "locale": normalize_locale(body["locale"]) if isinstance(body.get("locale"), str) and body["locale"]
            else None}
@@ -388,7 +167,7 @@ def validate_request(body, merchant: Merchant, limit_age: int, default_age: int,
         value = body.get(key)
         out[column] = None
         if value not in (None, ""):
-            problem = http_url_error(value, merchant)
+            problem = validation.http_url_error(value, merchant)
             if problem:
                 errors[key] = problem
             else:

@@ -24,6 +24,8 @@ from pathlib import Path
 import click
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from . import create_app, i18n, themes, tokens
+
 DEFAULT_LOCALES = ("en_US", "ru_RU")
 DEFAULT_VIEWPORTS = ((375, 812), (1280, 800))
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -115,16 +117,12 @@ class Site:
         return response.get_json()["link"]["action"]
 
     def expired(self, link: str) -> str:
-        from . import tokens
-
         with self.app.app_context():
             payload = tokens.load_checkout(link.rsplit("/", 1)[1])
             return f"{self.url}/c/{tokens.sign_checkout({**payload, 'exp': int(time.time()) - 60})}"
 
     def customer(self, link: str) -> str:
         """The accountId a link of ours carries."""
-        from . import tokens
-
         with self.app.app_context():
             return tokens.load_checkout(link.rsplit("/", 1)[1], allow_expired=True)["accountId"]
 
@@ -140,8 +138,6 @@ class Site:
 @contextmanager
 def serve() -> Iterator[Site]:
     """A fresh app in sandbox mode on temporary SQLite files, on a free loopback port."""
-    from . import create_app
-
     with tempfile.TemporaryDirectory(prefix="checkout-preview-") as tmp:
         app = create_app({
             "MODE": "sandbox", "GATEWAY_URL": "sandbox", "MERCHANTS_FILE": None, "PUBLIC_URL": None,
@@ -454,8 +450,6 @@ def _viewport(ctx, param, values) -> tuple[tuple[int, int], ...]:
 def preview_command(theme: str, out: Path, locales: tuple[str, ...], viewports) -> None:
     """Screenshots of every page state of THEME and an index.html contact sheet; exits 1
     on a console error, a failed request or text overflowing its box."""
-    from . import i18n, themes
-
     logging.getLogger("checkout").addHandler(logging.NullHandler())  # the timeout card's warning is expected
     if theme not in themes.presets():
         raise click.BadParameter(f"unknown theme {theme!r}; presets: {', '.join(themes.presets())}",

@@ -1,23 +1,29 @@
-"""Fixtures: the app and its client (flaskr style), live servers on loopback (the app,
-and the sandbox gateway as its own server), and real Chromium through Playwright."""
+"""Fixtures: the app and its client (flaskr style), on SQLite and on a throwaway
+PostgreSQL; live servers on loopback (the app, and the sandbox gateway as its own
+server), and real Chromium through Playwright."""
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 import re
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html import unescape
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from flask import Flask, request
+from pg import PostgresCluster, find_bin
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from checkout import create_app, results
+from checkout import create_app, migrations, results
 from checkout.gateway import sandbox
+from checkout.store import make_engine
 
 SEED_CHECKOUT_REQUEST = {
     "amount": 10.66, "currency": "USD", "description": "Payment for products", "invoiceId": "990022",
@@ -65,9 +71,99 @@ def base_config(tmp_path, **extra) -> dict:
             "GATEWAY_URL": "sandbox", "MODE": "sandbox", **extra}
 
 
+def upgraded(database: str) -> str:
+    """``database`` with its schema at head, as ``flask --app checkout db upgrade`` leaves it
+    (production starts on no other)."""
+    engine = make_engine(database)
+    try:
+        migrations.upgrade(engine)
+    finally:
+        engine.dispose()
+    return database
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster of the tests' own (see tests/pg.py), removed at the end."""
+    if find_bin() is None:
+        pytest.fail("PostgreSQL's server binaries are not in /usr/lib/postgresql/*/bin: run `make test` "
+                    "(it installs Debian's postgresql)")
+    cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="checkout-pg-")))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def _pg_at_head(postgres) -> str:
+    """A database upgraded to head once, that each test's database is a copy of (a copy
+    costs less than running the migrations again)."""
+    upgraded(postgres.create_database("checkout_at_head"))
+    return "checkout_at_head"
+
+
+def _fresh(postgres: PostgresCluster, template: str) -> Iterator[str]:
+    name = f"test_{os.getpid()}_{next(_databases)}"
+    url = postgres.create_database(name, template)
+    yield url
+    if postgres.running:  # a test may have stopped the cluster
+        postgres.drop_database(name)
+
+
 @pytest.fixture
-def app(tmp_path):
-    return create_app(base_config(tmp_path))
+def pg_url(postgres, _pg_at_head) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, its schema at head (dropped after it); its URL."""
+    yield from _fresh(postgres, _pg_at_head)
+
+
+@pytest.fixture
+def pg_empty_url(postgres) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (no tables, no revision); its URL."""
+    yield from _fresh(postgres, "template0")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path) -> str:
+    """DATABASE for the app: a new SQLite file, then a fresh PostgreSQL database at head."""
+    if request.param == "sqlite":
+        return str(tmp_path / "checkout.sqlite3")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path) -> str:
+    """An empty database: a SQLite file that does not exist yet, then an empty PostgreSQL one."""
+    if request.param == "sqlite":
+        return str(tmp_path / "empty.sqlite3")
+    return request.getfixturevalue("pg_empty_url")
+
+
+@pytest.fixture
+def app(tmp_path, database) -> Iterator[Flask]:
+    """The app (sandbox mode, embedded gateway), once on each engine."""
+    app = create_app(base_config(tmp_path, DATABASE=database))
+    yield app
+    app.extensions["checkout.store"].engine.dispose()
+
+
+@pytest.fixture
+def stored_bytes(request) -> Callable[[Flask], bytes]:
+    """``stored_bytes(app)``: every byte the app's database keeps on disk (SQLite: the
+    file, its WAL and shared memory; PostgreSQL: the database's files and the cluster's
+    write-ahead log), to look for what must never be stored."""
+    def read(app: Flask) -> bytes:
+        url = app.extensions["checkout.store"].engine.url
+        if url.get_backend_name() == "sqlite":
+            files = Path(url.database).parent.glob(Path(url.database).name + "*")
+        else:
+            files = request.getfixturevalue("postgres").files(url.database)
+        return b"".join(p.read_bytes() for p in files)
+    return read
 
 
 @pytest.fixture

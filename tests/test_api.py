@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DEMO_AUTH, base_config, seed_request
+from conftest import DEMO_AUTH, base_config, seed_request, upgraded
 
 from checkout import create_app
-from checkout.config import ConfigError
+from checkout.config import ConfigError, database_url
 from checkout.signatures import content_hmac
 
 
@@ -232,7 +232,7 @@ def test_redirect_hosts_of_the_merchant(tmp_path):
 
 def _production(tmp_path, **extra) -> dict:
     return base_config(tmp_path, MODE="production", SECRET_KEYS="k" * 40,
-                       GATEWAY_URL="https://api.gateway.example",
+                       DATABASE=upgraded(str(tmp_path / "checkout.sqlite3")), GATEWAY_URL="https://api.gateway.example",
                        MERCHANTS_FILE=_merchants_file(tmp_path), **extra)
 
 
@@ -335,7 +335,22 @@ def test_behind_a_proxy_each_customer_is_themselves(tmp_path):
     merchant_result(pay(link("c"), "198.51.100.9", "123"), "https://example.com/success")  # not the next one's
 
 
-def test_a_database_url_that_is_not_a_file_is_refused(tmp_path):
-    with pytest.raises(ConfigError, match="SQLite file path"):
-        create_app(base_config(tmp_path, DATABASE="redis://localhost:6379/0"))
-    assert not list(tmp_path.glob("redis*"))
+@pytest.mark.parametrize("url", ["redis://localhost:6379/0", "mysql://u:secret@db/checkout",
+                                      "postgresql+psycopg2://u:secret@db/checkout", "sqlite://", "sqlite:///:memory:"])
+def test_a_database_that_is_neither_sqlite_nor_postgresql_is_refused(tmp_path, url):
+    with pytest.raises(ConfigError, match=r"SQLite file path, sqlite:///PATH, or postgresql\+psycopg://") as refused:
+        create_app(base_config(tmp_path, DATABASE=url))
+    assert "secret" not in str(refused.value)  # never the URL's password
+    assert not list(tmp_path.glob("redis*")) and not list(tmp_path.glob("mysql*"))
+
+
+@pytest.mark.parametrize("given, driver, database", [
+    ("instance/checkout.sqlite3", "sqlite", "instance/checkout.sqlite3"),
+    ("/var/lib/checkout/a?b.sqlite3", "sqlite", "/var/lib/checkout/a?b.sqlite3"),  # a path, never parsed
+    ("sqlite:////var/lib/checkout.sqlite3", "sqlite", "/var/lib/checkout.sqlite3"),
+    ("postgresql+psycopg://u:p@db:5432/checkout", "postgresql+psycopg", "checkout"),
+    ("postgresql://u:p@db/checkout", "postgresql+psycopg", "checkout"),  # psycopg 3, the one installed
+])
+def test_database_takes_a_path_or_a_url(given, driver, database):
+    url = database_url(given)
+    assert (url.drivername, url.database) == (driver, database)

@@ -52,8 +52,8 @@ class Page(HTMLParser):
 
 
 @pytest.fixture
-def app(tmp_path):
-    return create_app(base_config(tmp_path, SANDBOX_PENDING_SECONDS=PENDING_SECONDS))
+def app(tmp_path, database):
+    return create_app(base_config(tmp_path, DATABASE=database, SANDBOX_PENDING_SECONDS=PENDING_SECONDS))
 
 
 @pytest.fixture

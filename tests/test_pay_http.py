@@ -13,8 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import EXTRA_FIELDS, base_config, hand_over_target, seed_request
+from sqlalchemy import select
 
 from checkout import create_app, results
+from checkout.store import checkouts
 
 PAN = "4242424242424242"
 SECRET = "test_secret"
@@ -472,7 +474,8 @@ def test_charged_but_no_answer_is_settled_by_status(app, client, make_link):
     # The page is complete as it stands (its status line speaks): never marked busy for good.
     assert "aria-busy" not in text(response)
     store = app.extensions["checkout.store"]
-    cid = store._connect().execute("SELECT id FROM checkouts").fetchone()[0]
+    with store.engine.connect() as db:
+        cid = db.execute(select(checkouts.c.id)).scalar_one()
     assert store.get(cid).state == "pending"
     # Paying again from another tab while pending: no new charge.
     assert client.get(path).status_code == 202

@@ -38,8 +38,8 @@ def payout_request(**overrides) -> dict:
 
 
 @pytest.fixture
-def app(tmp_path):
-    return create_app(base_config(tmp_path, SANDBOX_PENDING_SECONDS=PENDING_SECONDS))
+def app(tmp_path, database):
+    return create_app(base_config(tmp_path, DATABASE=database, SANDBOX_PENDING_SECONDS=PENDING_SECONDS))
 
 
 @pytest.fixture
@@ -358,13 +358,13 @@ def test_apm_needs_a_method_that_fits(client):
     assert response.status_code == 422 and "Choose a payout method." in text(response)
 
 
-def test_no_full_card_or_account_number_is_kept(app, client, tmp_path):
+def test_no_full_card_or_account_number_is_kept(app, client, stored_bytes):
     card = create(client)
     follow(client, card_payout(client, card, "4242424242424242"))
     sepa = create(client)
     path = local(sepa["iframeUrls"]["apm"]) + "?method=6000"
     follow(client, client.post(path, data={**form_fields(text(client.get(path))), "bankAccountNumber": GOOD_IBAN}))
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("checkout.sqlite3*"))
+    raw = stored_bytes(app)
     assert b"po_" in raw  # the payouts are there...
     for secret in ("4242424242424242", GOOD_IBAN.replace(" ", ""), GOOD_IBAN, "370400440532013000"):
         assert secret.encode() not in raw  # ...but never a whole card or account number

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import DEMO_AUTH, SEED_CHECKOUT_REQUEST, seed_request
 
 from checkout import themes
+from checkout.preview import preview_command
 from checkout.themes import COLOR_KEYS, ThemeError
 
 SEED_PAGE = SEED_CHECKOUT_REQUEST["page"]
@@ -250,11 +254,20 @@ def test_lint_cli_seed_example(runner):
 
 @pytest.mark.parametrize("locale", ["de_DE", "en_GB", "ru", "english"])
 def test_preview_refuses_a_locale_the_checkout_has_no_pages_in(runner, tmp_path, locale):
-    result = runner.invoke(args=["preview", "--theme", "default", "--out", str(tmp_path / "out"),
-                                 "--locale", "en_US", "--locale", locale])
+    result = runner.invoke(preview_command, args=["--theme", "default", "--out", str(tmp_path / "out"),
+                                                  "--locale", "en_US", "--locale", locale])
     assert result.exit_code == 2, result.output
     assert "--locale" in result.output and "en_US, ru_RU" in result.output
     assert not (tmp_path / "out").exists()  # refused before any browser started
+
+
+def test_preview_is_a_flask_command():
+    """Registered by entry point (it builds apps of its own, so create_app cannot import it)."""
+    flask = Path(sys.executable).with_name("flask")
+    result = subprocess.run([str(flask), "--app", "checkout", "preview", "--help"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "--theme" in result.stdout and "--viewport" in result.stdout
 
 
 def test_lint_cli_preset_and_list(runner):

@@ -7,7 +7,7 @@ import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from conftest import base_config
+from conftest import base_config, upgraded
 
 from checkout import create_app, results, tokens
 
@@ -217,7 +217,8 @@ def test_no_demo_store_in_production(tmp_path):
     path = tmp_path / "merchants.json"
     path.write_text(json.dumps([{"publicId": "pbid_shop", "secret": "shop_secret"}]))
     app = create_app(base_config(tmp_path, MODE="production", SECRET_KEYS="k" * 40, MERCHANTS_FILE=str(path),
-                                 GATEWAY_URL="https://api.gateway.example"))
+                                 GATEWAY_URL="https://api.gateway.example",
+                                 DATABASE=upgraded(str(tmp_path / "checkout.sqlite3"))))
     client = app.test_client()
     for path in ("/", "/demo/pay", "/demo/result/success"):
         assert client.get(path).status_code == 404, path

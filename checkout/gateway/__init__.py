@@ -8,12 +8,11 @@ from contextlib import contextmanager
 from flask import current_app, request
 
 from ..merchants import Merchant
-from ..security import origin_of
 from ..urls import DEFAULT_BASE, public_base
 from .base import Gateway, GatewayError, Outcome
 from .client import OdeonPayClient, ThreadedWSGITransport
 
-__all__ = ["Gateway", "GatewayError", "Outcome", "open_gateway", "gateway_origin"]
+__all__ = ["Gateway", "GatewayError", "Outcome", "open_gateway"]
 
 
 def _client(merchant: Merchant) -> OdeonPayClient:
@@ -39,8 +38,3 @@ def open_gateway(merchant: Merchant) -> Iterator[Gateway]:
     finally:
         client.close()
 
-
-def gateway_origin() -> str | None:
-    """The origin of the gateway's browser pages (ACS, redirect), for ``form-action``."""
-    url = current_app.config["GATEWAY_URL"]
-    return origin_of(public_base()) if url == "sandbox" else origin_of(url)

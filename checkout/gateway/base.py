@@ -1,7 +1,9 @@
 """The small interface every gateway module implements, and the answers it gives."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 # The seed's Transaction Status dictionary: the gateway's numeric codes, named once.
@@ -76,6 +78,17 @@ class CryptoQuote:
     asset: str
     network: str | None
     expires_at: str
+
+    def seconds_left(self, now: float | None = None) -> int:
+        """Whole seconds until the quote expires (0 once it has, or when the gateway's
+        ``expiresAt`` cannot be read: an unreadable deadline is no deadline to pay by)."""
+        try:
+            at = datetime.fromisoformat(self.expires_at.replace("Z", "+00:00"))
+        except ValueError:
+            return 0
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        return max(0, int(at.timestamp() - (time.time() if now is None else now)))
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ from .. import i18n, security
 from .. import methods as apm
 from ..cards import card_brand, cvv_length, luhn_valid, mask_pan
 from ..merchants import load_registry
+from ..paths import STATIC, TEMPLATES
 from ..signatures import hmac_matches
 from ..sqlite import Database
 from .base import AWAITING_AUTHENTICATION, COMPLETED, CREATED, DECLINED, PAYOUT_COMPLETED
@@ -867,7 +868,6 @@ def init_ledger(app: Flask) -> None:
 
 def create_app(config: dict | None = None) -> Flask:
     """The sandbox as its own server (another origin, as a real gateway is)."""
-    from .. import STATIC, TEMPLATES  # noqa: PLC0415 (the package imports this module)
 
     app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=str(STATIC),
                 instance_path=str(Path.cwd() / "instance"))

@@ -9,10 +9,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 
 from .. import results, security
-from ..gateway import gateway_origin
 from ..links import RequestError, create_link
-from ..urls import public_base
 from ..merchants import DEMO_PUBLIC_ID
+from ..urls import gateway_origin, public_base
 
 bp = Blueprint("demo", __name__)
 

@@ -12,10 +12,6 @@ before the gateway is called, so it is never paid out twice; the card or account
 goes to the gateway and nowhere else (the record keeps it masked)."""
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlencode
@@ -34,21 +30,19 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
-from .. import cards, methods, payouts, security, tokens
+from .. import cards, methods, payouts, tokens
+from ..flows import payout as flow
 from ..forms import CheckoutForm
-from ..gateway import GatewayError, Outcome, gateway_for
-from ..urls import public_base
 from ..merchants import Merchant
 from ..payouts import Payout
-from .api import MAX_BODY, _authenticate, _error
-from .pay import BRAND_NAMES, _embed_args, _problem_page
+from ..validation import RequestError
+from .apikit import authenticate, error, read_json
+from .page import BRAND_NAMES, frame_for, payout_links, problem_page, refuse_cross_site
 
 bp = Blueprint("payout", __name__)
-log = logging.getLogger(__name__)
 
 #: The customer's wording of each OMNO status.
 STATUS_NAMES = {
@@ -61,8 +55,6 @@ STATUS_NAMES = {
 }
 #: Statuses the pages keep checking (HTTP 202 for static/js/pending.js).
 POLLED = (payouts.WAITING_FOR_CONFIRMATION, payouts.PENDING)
-#: The field of an APM payout that says where the money goes (kept masked).
-DESTINATION_FIELDS = ("bankAccountNumber", "personId", "blockchainAddress")
 AUTOCOMPLETE = {"firstName": "given-name", "lastName": "family-name", "name": "name", "phone": "tel",
                 "bankAccountHolder": "name"}
 
@@ -102,57 +94,13 @@ def apm_form_class(type_id: int) -> type[CheckoutForm]:
 
 
 # -- the merchant API --------------------------------------------------------------------
-def _read_json() -> tuple[Merchant | None, object, Response | None]:
-    request.max_content_length = MAX_BODY
-    try:
-        request.get_data()
-    except RequestEntityTooLarge:
-        return None, None, _error(f"The body is larger than {MAX_BODY} bytes", 413)
-    merchant, failure = _authenticate()
-    if failure:
-        return None, None, failure
-    if not request.is_json:
-        return None, None, _error("Send the body as JSON (Content-Type: application/json)", 415,
-                                  {"Content-Type": "must be application/json"})
-    try:
-        return merchant, json.loads(request.get_data() or b"null"), None
-    except (ValueError, RecursionError):
-        return None, None, _error("The body is not valid JSON", 400, {"body": "must be a JSON object"})
-
-
-def _iframe_urls(payout: Payout, expires: int) -> dict:
-    token = payouts.sign_token(payout, expires)
-    base = public_base()
-    return {"card": base + url_for("payout.card", token=token), "apm": base + url_for("payout.apm", token=token)}
-
-
-class PayoutConflict(Exception):
-    """The order id was used for another payout (another body)."""
-
-    def __init__(self, payout: Payout):
-        super().__init__(payout.id)
-        self.payout = payout
-
-
 def start_payout(merchant: Merchant, body, customer_required: tuple[str, ...] = payouts.CUSTOMER_REQUIRED) -> dict:
-    """Create a payout from a create-payout request (validated): the answer of ``POST
-    /payouts`` (``payoutId``, ``status``, ``iframeUrls``, ``expiresAt``). Raises
-    ``payouts.PayoutRequestError`` (bad input) or :class:`PayoutConflict`. For other
-    callers too (a cashier's withdraw tab, with its own ``customer_required``): needs a
-    request context for the URLs."""
-    cfg = current_app.config
-    fields = payouts.validate_request(body, merchant, cfg["TOKEN_LIMIT_AGE"], cfg["TOKEN_MAX_AGE"],
-                                      customer_required)
-    ttl = fields.pop("ttl")
-    request_hash = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
-    status = payouts.WAITING_FOR_CONFIRMATION if payouts.needs_confirmation(merchant) else payouts.CREATED
-    payout, created = payouts.store().create(merchant=merchant.public_id, request_hash=request_hash,
-                                             status=status, **fields)
-    if not created and payout.request_hash != request_hash:
-        raise PayoutConflict(payout)
-    expires = int(time.time()) + ttl
+    """Create a payout from a create-payout request: the answer of ``POST /payouts``
+    (``payoutId``, ``status``, ``iframeUrls``, ``expiresAt``). Raises RequestError (bad
+    input) or ``flows.payout.PayoutConflict``."""
+    payout, expires = flow.create(merchant, body, customer_required)
     return {"success": True, "message": None, "payoutId": payout.id, "status": payout.status,
-            "iframeUrls": _iframe_urls(payout, expires), "expiresAt": payouts.iso(expires)}
+            "iframeUrls": payout_links(payout, expires), "expiresAt": payouts.iso(expires)}
 
 
 @bp.post("/payouts")
@@ -160,25 +108,25 @@ def create():
     """The OMNO create-payout request: 200 ``{payoutId, status, iframeUrls}``. The same
     ``orderId`` (or ``externalId`` / ``invoiceId``) with the same body gives the same
     payout back; with another body, 409."""
-    merchant, body, failure = _read_json()
+    merchant, body, failure = read_json()
     if failure:
         return failure
     try:
         return jsonify(start_payout(merchant, body))
-    except payouts.PayoutRequestError as exc:
-        return _error(exc.message, 400, exc.errors)
-    except PayoutConflict as exc:
-        return _error("This orderId was used for another payout", 409,
+    except RequestError as exc:
+        return error(exc.message, 400, exc.errors)
+    except flow.PayoutConflict as exc:
+        return error("This orderId was used for another payout", 409,
                       {"orderId": f"was used for payout {exc.payout.id} with another body"})
 
 
 def _merchant_payout(pid: str) -> tuple[Merchant | None, Payout | None, Response | None]:
-    merchant, failure = _authenticate()
+    merchant, failure = authenticate()
     if failure:
         return None, None, failure
     payout = payouts.store().get(pid)
     if payout is None or payout.merchant != merchant.public_id:
-        return None, None, _error("No such payout", 404, {"payoutId": "is not one of this merchant's payouts"})
+        return None, None, error("No such payout", 404, {"payoutId": "is not one of this merchant's payouts"})
     return merchant, payout, None
 
 
@@ -188,7 +136,7 @@ def show(pid: str):
     merchant, payout, failure = _merchant_payout(pid)
     if failure:
         return failure
-    payout = refresh_from_gateway(payout, merchant)
+    payout = flow.refresh(payout, merchant)
     return jsonify({"success": True, "message": None, **payout.as_json()})
 
 
@@ -198,9 +146,9 @@ def confirm(pid: str):
     _merchant, payout, failure = _merchant_payout(pid)
     if failure:
         return failure
-    if not payouts.store().transition(pid, (payouts.WAITING_FOR_CONFIRMATION,), payouts.CREATED):
-        payout = payouts.store().get(pid)
-        return _error(f"The payout is {payout.status}: only a payout WAITING_FOR_CONFIRMATION can be confirmed",
+    moved, payout = flow.confirm(pid)
+    if not moved:
+        return error(f"The payout is {payout.status}: only a payout WAITING_FOR_CONFIRMATION can be confirmed",
                       409, {"status": payout.status})
     return jsonify({"success": True, "message": None, "payoutId": pid, "status": payouts.CREATED})
 
@@ -211,62 +159,18 @@ def reject(pid: str):
     _merchant, payout, failure = _merchant_payout(pid)
     if failure:
         return failure
-    if not payouts.store().transition(pid, (payouts.WAITING_FOR_CONFIRMATION, payouts.CREATED),
-                                      payouts.REJECTED, reason="Rejected by the merchant"):
-        payout = payouts.store().get(pid)
-        return _error(f"The payout is {payout.status}: it was already sent to the gateway or settled", 409,
+    moved, payout = flow.reject(pid)
+    if not moved:
+        return error(f"The payout is {payout.status}: it was already sent to the gateway or settled", 409,
                       {"status": payout.status})
     return jsonify({"success": True, "message": None, "payoutId": pid, "status": payouts.REJECTED})
 
 
 @bp.route("/payouts", methods=["GET", "PUT", "PATCH", "DELETE"])
 def wrong_method():
-    response = _error(f"{request.method} is not allowed here: use POST", 405)
+    response = error(f"{request.method} is not allowed here: use POST", 405)
     response.headers["Allow"] = "POST, OPTIONS"
     return response
-
-
-# -- the gateway -------------------------------------------------------------------------
-def apply_outcome(payout: Payout, outcome: Outcome) -> Payout:
-    """Record the gateway's answer for a PENDING payout."""
-    status = payouts.status_for(outcome)
-    fields = payouts.outcome_fields(outcome)
-    if status == payouts.PENDING:
-        payouts.store().note(payout.id, payouts.PENDING, **fields)
-    else:
-        payouts.store().transition(payout.id, (payouts.PENDING,), status, **fields)
-    return payouts.store().get(payout.id)
-
-
-def refresh_from_gateway(payout: Payout, merchant: Merchant) -> Payout:
-    """A PENDING payout: ask the gateway (by transaction id, or by invoice when the answer
-    to the payout request never came). Unknown stays PENDING: never guess."""
-    if payout.status != payouts.PENDING:
-        return payout
-    gateway = gateway_for(merchant)
-    try:
-        if payout.transaction_id:
-            outcome = gateway.status(payout.transaction_id)
-        else:
-            found = [o for o in gateway.status_invoice(payout.invoice)
-                     if payouts.is_payout(o) and o.currency == payout.currency and o.amount is not None
-                     and float(o.amount) == float(payout.amount)]
-            outcome = found[-1] if found else None
-    except GatewayError as exc:
-        log.warning("payout %s: status unknown (%s)", payout.id, exc)
-        return payout
-    finally:
-        gateway.close()
-    return apply_outcome(payout, outcome) if outcome is not None else payout
-
-
-def _recipient_data(payout: Payout) -> dict:
-    """The seed's "Payout recipient additional data" from the customer record."""
-    c = payout.customer
-    billing = c.get("billing") or {}
-    values = {"phone": c.get("phoneNumber"), "address": billing.get("address"), "city": billing.get("city"),
-              "countryCode": billing.get("countryCode"), "birthDate": c.get("dateOfBirth")}
-    return {k: v for k, v in values.items() if v}
 
 
 # -- customer pages ----------------------------------------------------------------------
@@ -282,7 +186,7 @@ class PCtx:
 
 
 def _invalid_link() -> None:
-    abort(_problem_page(_("This payout link is not valid"),
+    abort(problem_page(_("This payout link is not valid"),
                         _("The link may be incomplete or altered. Ask the merchant for a new one."), 404))
 
 
@@ -293,7 +197,7 @@ def load_payout(token: str, allow_expired: bool = False) -> PCtx:
     try:
         payload = payouts.load_token(token, allow_expired=allow_expired)
     except tokens.TokenExpired:
-        abort(_problem_page(_("This payout link has expired"), _("Ask the merchant for a new link."), 410))
+        abort(problem_page(_("This payout link has expired"), _("Ask the merchant for a new link."), 410))
     except tokens.TokenError:
         _invalid_link()
     merchant = current_app.extensions["checkout.merchants"].get(payload.get("m", ""))
@@ -301,11 +205,7 @@ def load_payout(token: str, allow_expired: bool = False) -> PCtx:
     if merchant is None or payout is None or payout.merchant != merchant.public_id:
         _invalid_link()
     g.locale = payout.locale
-    g.merchant_name = merchant.name or merchant.public_id
-    security.nonce()
-    security.no_store()
-    g.embed_args = _embed_args(merchant)
-    security.allow_framing([g.embed_args["origin"]] if g.embed_args else merchant.allowed_origins)
+    frame_for(merchant)
     return PCtx(token, merchant, payout)
 
 
@@ -315,13 +215,7 @@ def page_url(endpoint: str, ctx: PCtx, **values) -> str:
 
 
 def _refuse_cross_site() -> None:
-    """Form posts must come from our own pages (our iframe on the merchant's page counts)."""
-    site = request.headers.get("Sec-Fetch-Site")
-    origin = request.headers.get("Origin")
-    ours = security.origin_of(public_base())
-    if site in ("cross-site", "same-site") or (origin and origin != "null" and origin.lower() != ours):
-        abort(_problem_page(_("This form cannot be sent from another site"),
-                            _("Open the payout link again and send the form from there."), 403))
+    refuse_cross_site(_("Open the payout link again and send the form from there."))
 
 
 def _merchant_return(ctx: PCtx) -> str | None:
@@ -364,13 +258,8 @@ def _elsewhere(ctx: PCtx, here: str) -> Response:
 @bp.get("/p/<token>")
 def status(token: str):
     ctx = load_payout(token, allow_expired=True)
-    ctx.payout = refresh_from_gateway(ctx.payout, ctx.merchant)
+    ctx.payout = flow.refresh(ctx.payout, ctx.merchant)
     return status_page(ctx)
-
-
-def _claim(ctx: PCtx, **fields) -> bool:
-    """CREATED -> PENDING before the gateway is called: of two submissions one wins."""
-    return payouts.store().transition(ctx.payout.id, (payouts.CREATED,), payouts.PENDING, **fields)
 
 
 def _card_page(ctx: PCtx, form: PayoutCardForm, notice: str | None = None, status: int = 200) -> Response:
@@ -395,21 +284,9 @@ def card(token: str):
         return _card_page(ctx, form, _("Please check the highlighted fields."), 422)
     pan, name = form.pan, form.name.data.strip()
     form.forget_card_data()
-    if not _claim(ctx, method="card", destination=cards.mask_pan(pan), brand=cards.card_brand(pan)):
+    if flow.pay_out_card(ctx.payout, ctx.merchant, pan, name) is None:
         ctx.refresh()
         return _elsewhere(ctx, "payout.card")  # another submission won: never paid out twice
-    p = ctx.refresh()
-    gateway = gateway_for(ctx.merchant)
-    try:
-        outcome = gateway.payout_card(pan, name, p.amount, p.currency, invoice_id=p.invoice,
-                                      data=_recipient_data(p))
-    except GatewayError as exc:
-        log.warning("payout %s: card payout outcome unknown (%s); pending until the gateway says", p.id, exc)
-        outcome = None
-    finally:
-        gateway.close()
-    if outcome is not None:
-        apply_outcome(p, outcome)
     return redirect(page_url("payout.status", ctx), code=303)
 
 
@@ -467,24 +344,7 @@ def apm(token: str):
         ok = False
     if not ok:
         return _apm_page(ctx, available, m, form, _("Please check the highlighted fields."), 422)
-    clean = methods.clean_fields(m, values, payout=True)
-    where = next((clean[k] for k in DESTINATION_FIELDS if clean.get(k)), "")
-    if not _claim(ctx, method="apm", payment_type_id=m.type_id,
-                  destination=payouts.mask_account(where) if where else None):
+    if flow.pay_out_method(ctx.payout, ctx.merchant, m, values) is None:
         ctx.refresh()
         return _elsewhere(ctx, "payout.apm")
-    p = ctx.refresh()
-    name = clean.pop("name", None) or p.full_name or None
-    gateway = gateway_for(ctx.merchant)
-    try:
-        outcome = gateway.apm_payout(p.amount, p.currency, p.invoice, clean, payment_type_id=m.type_id,
-                                     account_id=p.customer.get("email"), name=name,
-                                     description=p.description or None)
-    except GatewayError as exc:
-        log.warning("payout %s: APM payout outcome unknown (%s); pending until the gateway says", p.id, exc)
-        outcome = None
-    finally:
-        gateway.close()
-    if outcome is not None:
-        apply_outcome(p, outcome)
     return redirect(page_url("payout.status", ctx), code=303)

@@ -19,11 +19,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from .. import STATIC, security, tokens
+from .. import security, tokens
 from ..links import RequestError, link_for, validate_checkout
-from ..urls import public_base
 from ..merchants import URL_KEYS, Merchant
+from ..paths import STATIC
 from ..querysign import query_matches
+from ..urls import public_base
 
 bp = Blueprint("widget", __name__)
 

@@ -1,0 +1,450 @@
+"""The payment flow: one checkout from the first claim to its final outcome.
+
+Every way of paying takes the same steps: check the checkout may still be paid, claim it
+in the store (a compare-and-set: of two submissions one wins, so a link is never charged
+twice), call the gateway, record its answer, and say where the customer goes next as a
+:class:`Step`. A flow takes plain values (the checkout, its merchant, the card once and
+never again, URLs the view made) and never touches ``flask.request`` or renders a page;
+the views render its step, and the worker calls :func:`reconcile` for checkouts nobody
+is watching.
+
+An answer that never came (a timeout, a 5xx, a body that is not the documented JSON)
+leaves the checkout ``pending``: the gateway is asked later, by transaction id or by
+invoice, and nothing is charged again until it has said."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from flask import current_app
+
+from .. import cards, methods
+from .. import store as st
+from ..gateway import GatewayError, Outcome, open_gateway
+from ..gateway.base import CryptoQuote, Gateway, SavedCard
+from ..merchants import Merchant
+from ..store import Checkout, Store
+
+log = logging.getLogger(__name__)
+
+#: A payment under way: the gateway has it, or may have it.
+IN_FLIGHT = (st.PROCESSING, st.AWAITING_3DS, st.PENDING)
+#: States a new attempt may start from (declines within the limit).
+PAYABLE = (st.OPEN, st.DECLINED)
+
+#: Which of the merchant's URLs a result goes to.
+ResultKind = Literal["success", "failure", "pending", "cancel"]
+#: What a step asks the view to show:
+#: ``stands``   where the checkout stands now (another request won, or nothing moved);
+#: ``merchant`` on to the merchant's ``result`` URL with the signed result;
+#: ``declined`` the form again with the decline's reason (tries are left);
+#: ``acs``      a form posted to the bank's ACS (``url``, ``fields``): Advanced 3-D Secure;
+#: ``handover`` on to the gateway's page (``url``): Redirect 3-D Secure, a method's page;
+#: ``quote``    a crypto quote (``quote``) waiting to be paid;
+#: ``pending``  the payment is with the gateway, its outcome not known yet;
+#: ``settled``  a final outcome was recorded just now (a direct link goes on from it);
+#: ``open``     the checkout is open again (nothing was made at the gateway);
+#: ``expired``  the crypto quote expired unpaid (``quote``);
+#: ``limited``  too many declines from this client address: nothing was tried;
+#: ``unreachable`` the gateway could not be asked before charging: nothing was charged.
+StepKind = Literal["stands", "merchant", "declined", "acs", "handover", "quote", "pending", "settled",
+                   "open", "expired", "limited", "unreachable"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a flow did and where the customer goes next."""
+
+    kind: StepKind
+    checkout: Checkout | None = None
+    result: ResultKind | None = None
+    url: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    quote: CryptoQuote | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The configured limits a flow applies (``MAX_DECLINES`` and friends)."""
+
+    max_declines: int
+    max_declines_per_ip: int
+    decline_window: float
+    pending_grace: float
+    #: How long a claim may stay ``processing`` before its status is asked: the time a
+    #: gateway call may take, and a little more.
+    busy_seconds: float
+
+    @classmethod
+    def from_config(cls, config) -> Limits:
+        return cls(max_declines=int(config["MAX_DECLINES"]), max_declines_per_ip=int(config["MAX_DECLINES_PER_IP"]),
+                   decline_window=float(config["DECLINE_WINDOW"]), pending_grace=float(config["PENDING_GRACE"]),
+                   busy_seconds=float(config["GATEWAY_TIMEOUT"]) + 5)
+
+
+@dataclass
+class Session:
+    """One checkout as the flows see it: the token's payload, its merchant and its row."""
+
+    payload: dict
+    merchant: Merchant
+    checkout: Checkout
+
+    @property
+    def id(self) -> str:
+        return self.payload["cid"]
+
+    @property
+    def invoice(self) -> str:
+        """What the gateway knows this checkout by: the merchant's invoiceId, or our id."""
+        return self.payload.get("invoiceId") or self.id
+
+    @property
+    def data(self) -> dict:
+        return self.payload.get("data") or {}
+
+    def refresh(self) -> Checkout:
+        self.checkout = store().get(self.id)
+        return self.checkout
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    """A card as the customer typed it: used for one gateway call, never kept."""
+
+    name: str
+    pan: str
+    cvv: str
+    expiry_month: int
+    expiry_year: int
+
+
+def store() -> Store:
+    return current_app.extensions["checkout.store"]
+
+
+def limits() -> Limits:
+    return Limits.from_config(current_app.config)
+
+
+def open_session(payload: dict, merchant: Merchant) -> Session:
+    """The checkout of a verified token, its row made on first sight."""
+    row = store().ensure(payload["cid"], merchant.public_id, payload.get("invoiceId"), payload["amount"],
+                         payload["currency"])
+    return Session(payload, merchant, row)
+
+
+# -- where a checkout stands ---------------------------------------------------------------
+def payable(c: Checkout, lim: Limits | None = None) -> bool:
+    """The customer may still try to pay (open, or declined with tries left)."""
+    lim = lim or limits()
+    return c.state == st.OPEN or (c.state == st.DECLINED and c.declines < lim.max_declines)
+
+
+def final_result(c: Checkout, lim: Limits | None = None) -> ResultKind | None:
+    """The merchant URL of a checkout that is over (paid, cancelled, out of tries)."""
+    lim = lim or limits()
+    if c.state == st.COMPLETED:
+        return "success"
+    if c.state == st.CANCELLED:
+        return "cancel"
+    if c.state == st.DECLINED and c.declines >= lim.max_declines:
+        return "failure"
+    return None
+
+
+def standing(c: Checkout, lim: Limits | None = None) -> ResultKind | None:
+    """The result where the checkout stands (a payment in flight is ``pending``), or None
+    while the customer may still pay."""
+    if c.state in IN_FLIGHT:
+        return "pending"
+    return final_result(c, lim)
+
+
+def stands(s: Session) -> Step:
+    return Step("stands", s.refresh())
+
+
+def settled(s: Session) -> Step:
+    """A final outcome goes on to the merchant; anything else shows where it stands."""
+    c = s.refresh()
+    kind = final_result(c)
+    return Step("merchant", c, result=kind) if kind else Step("stands", c)
+
+
+def quote_checkout_id(checkout_id: str, type_id: int) -> str:
+    """The id of the crypto quote's checkout that ``checkout_id`` hands over to."""
+    return f"{checkout_id}.{type_id}"
+
+
+def live_quote(s: Session) -> methods.Method | None:
+    """The crypto method of the quote this checkout waits for, if one is live."""
+    c = s.checkout
+    if c.state not in IN_FLIGHT or not c.transaction_id:
+        return None
+    for m in (m for m in methods.catalogue() if methods.is_crypto(m)):
+        quote = store().get(quote_checkout_id(s.id, m.type_id))
+        if quote is not None and quote.state in IN_FLIGHT and quote.transaction_id == c.transaction_id:
+            return m
+    return None
+
+
+def too_many_declines_from(ip: str | None, lim: Limits | None = None) -> bool:
+    """Declines from this client address reached the limit within the window."""
+    lim = lim or limits()
+    return bool(ip) and store().declines_from(ip, lim.decline_window) >= lim.max_declines_per_ip
+
+
+# -- recording the gateway's answer ---------------------------------------------------------
+def _answer_fields(outcome: Outcome) -> dict:
+    return {"transaction_id": outcome.transaction_id, "status": outcome.status,
+            "status_code": outcome.status_code}
+
+
+def record(s: Session, outcome: Outcome, from_states: tuple[str, ...], ip: str | None) -> Step:
+    """Record what the gateway said (from one of ``from_states``) and say what comes next.
+    A decline counts per checkout and per client address; the last one allowed goes to
+    the merchant's failure URL."""
+    fields = _answer_fields(outcome)
+    if outcome.kind == "completed":
+        store().transition(s.id, from_states, st.COMPLETED, reason=outcome.reason,
+                           reason_code=outcome.reason_code, **fields)
+        c = s.refresh()
+        return Step("merchant", c, result="success") if c.state == st.COMPLETED else Step("stands", c)
+    if outcome.kind == "declined":
+        status, code = outcome.declined_status
+        fields.update(status=status, status_code=code, reason=outcome.reason or outcome.message,
+                      reason_code=outcome.reason_code)
+        if not store().record_decline(s.id, from_states, ip, **fields):
+            return stands(s)
+        c = s.refresh()
+        if c.declines >= limits().max_declines:
+            return Step("merchant", c, result="failure")
+        return Step("declined", c)
+    if outcome.kind == "3ds":
+        if not store().await_3ds(s.id, from_states, outcome.transaction_id, **fields):
+            return stands(s)
+        return Step("acs", s.refresh(), url=outcome.acs_url,
+                    fields={"PaReq": outcome.pa_req, "MD": outcome.transaction_id})
+    if outcome.kind == "redirect":
+        if not store().transition(s.id, from_states, st.AWAITING_3DS, **fields):
+            return stands(s)
+        return Step("handover", s.refresh(), url=outcome.redirect_url)
+    store().transition(s.id, from_states, st.PENDING, **fields)
+    return stands(s)
+
+
+def _unanswered(s: Session, what: str, exc: GatewayError, from_state: str = st.PROCESSING) -> None:
+    """The gateway may have the payment but did not say: pending until it does."""
+    log.warning("checkout %s: %s outcome unknown (%s); pending until the gateway says", s.id, what, exc)
+    store().transition(s.id, (from_state,), st.PENDING)
+
+
+def note_siblings(s: Session, gateway: Gateway) -> None:
+    """Other links share this invoice: note their transactions first, so that a charge
+    whose answer never came is never confused with one of theirs. Raises GatewayError."""
+    if s.payload.get("invoiceId") and store().has_siblings(s.id, s.merchant.public_id, s.invoice):
+        store().add_seen(s.id, [o.transaction_id for o in gateway.status_invoice(s.invoice)])
+
+
+def find_charge(s: Session, gateway: Gateway) -> Outcome | None:
+    """What the gateway knows of this checkout's latest charge: by transaction id, or
+    (when the answer to the charge never came) by invoice, among the transactions that
+    are not another attempt's or another link's. Raises GatewayError."""
+    c = s.checkout
+    if c.transaction_id:
+        return gateway.status(c.transaction_id)
+    seen = set(c.transactions)
+    found = [o for o in gateway.status_invoice(s.invoice)
+             if o.transaction_id not in seen and o.amount is not None
+             and o.currency == s.payload["currency"] and float(o.amount) == float(s.payload["amount"])]
+    return found[-1] if found else None
+
+
+# -- ways of paying -------------------------------------------------------------------------
+def pay_card(s: Session, card: CardDetails, *, ip: str | None, back_url: str, data: dict) -> Step:
+    """A card payment: the card goes to the gateway in this one call and nowhere else.
+    ``back_url``: where the gateway sends the customer back to (Redirect 3-D Secure)."""
+    lim = limits()
+    if not payable(s.checkout, lim):
+        return stands(s)
+    if too_many_declines_from(ip, lim):
+        return Step("limited", s.checkout)
+    if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
+                              masked_pan=cards.mask_pan(card.pan), brand=cards.card_brand(card.pan)):
+        return stands(s)  # another submission won: never charge twice
+    with open_gateway(s.merchant) as gateway:
+        try:
+            note_siblings(s, gateway)
+        except GatewayError as exc:
+            log.warning("checkout %s: gateway unreachable before charging (%s)", s.id, exc)
+            store().transition(s.id, (st.PROCESSING,), st.OPEN)
+            return Step("unreachable", s.refresh())
+        try:
+            outcome = gateway.charge_card(
+                amount=s.payload["amount"], currency=s.payload["currency"], name=card.name,
+                description=s.payload.get("description", ""), pan=card.pan, cvv=card.cvv,
+                expiry_month=card.expiry_month, expiry_year=card.expiry_year, invoice_id=s.invoice,
+                account_id=s.payload.get("accountId"), ip=s.payload.get("ip") or ip, data=data,
+                success_url=back_url, failure_url=back_url, pending_url=back_url)
+        except GatewayError as exc:
+            _unanswered(s, "charge", exc)
+            return stands(s)
+    return record(s, outcome, (st.PROCESSING,), ip)
+
+
+def saved_cards(s: Session) -> list[SavedCard]:
+    """The customer's saved cards (by the checkout's accountId), or none when the gateway
+    cannot say right now: the page still works with a new card. Unsigned checkouts get
+    none: whoever typed the accountId is not known to own it."""
+    account = s.payload.get("accountId")
+    if not account or s.payload.get("unsigned"):
+        return []
+    with open_gateway(s.merchant) as gateway:
+        try:
+            return gateway.saved_cards(account)
+        except GatewayError as exc:
+            log.info("checkout %s: saved cards unavailable (%s)", s.id, exc)
+            return []
+
+
+def pay_saved(s: Session, card: SavedCard, cvv: str | None, *, ip: str | None) -> Step:
+    """Pay with one of the customer's saved cards (a token the gateway keeps)."""
+    lim = limits()
+    if not payable(s.checkout, lim):
+        return stands(s)
+    if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
+                              masked_pan=card.masked_pan, brand=card.brand):
+        return stands(s)
+    with open_gateway(s.merchant) as gateway:
+        try:
+            outcome = gateway.charge_token(
+                card.token, s.payload["amount"], s.payload["currency"], cvv or None,
+                account_id=s.payload.get("accountId"), invoice_id=s.invoice,
+                description=s.payload.get("description", ""), ip=s.payload.get("ip") or ip, data=s.payload.get("data"))
+        except GatewayError as exc:
+            _unanswered(s, "saved-card charge", exc)
+            return stands(s)
+    return record(s, outcome, (st.PROCESSING,), ip)
+
+
+def gateway_link(s: Session, gateway: Gateway, m: methods.Method, data: dict, *, ip: str | None,
+                 locale: str | None, back_url: str) -> Outcome:
+    """The gateway's Link for this checkout and method; every way back is ``back_url``
+    (which asks the gateway's status). Raises GatewayError when the answer is unknown."""
+    return gateway.link(
+        amount=s.payload["amount"], currency=s.payload["currency"], description=s.payload.get("description", ""),
+        payment_type_id=m.type_id, invoice_id=s.invoice, account_id=s.payload.get("accountId"),
+        ip=s.payload.get("ip") or ip, locale=locale, data=data,
+        success_url=back_url, failure_url=back_url, pending_url=back_url, cancel_url=back_url)
+
+
+def pay_method(s: Session, m: methods.Method, values: dict, *, ip: str | None, locale: str | None,
+               back_url: str) -> Step:
+    """An alternative method chosen on the payment page, its fields validated: the
+    gateway's Link, then on to the method's page (``handover``)."""
+    lim = limits()
+    if not payable(s.checkout, lim):
+        return stands(s)
+    if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
+                              masked_pan=None, brand=None):
+        return stands(s)
+    data = {**s.data, **methods.clean_fields(m, values, payout=False)}
+    with open_gateway(s.merchant) as gateway:
+        try:
+            outcome = gateway_link(s, gateway, m, data, ip=ip, locale=locale, back_url=back_url)
+        except GatewayError as exc:
+            _unanswered(s, "link", exc)
+            return stands(s)
+    if outcome.kind == "pending" and outcome.redirect_url:
+        store().transition(s.id, (st.PROCESSING,), st.PENDING, **_answer_fields(outcome))
+        return Step("handover", s.refresh(), url=outcome.redirect_url)
+    return record(s, outcome, (st.PROCESSING,), ip)
+
+
+def quote_crypto(s: Session, m: methods.Method, *, ip: str | None, locale: str | None, back_url: str) -> Step:
+    """BTC or USDT chosen on the payment page (a cashier's deposit): a single-use quote.
+
+    * This checkout is claimed first (the same compare-and-set as a card payment), the
+      gateway's Link makes the quote, and this checkout then waits ``pending`` with the
+      quote's transaction id. While it waits it takes no other payment: every form of it
+      answers with where it stands, and where it stands is that quote (:func:`live_quote`).
+      Its way back (:func:`reconcile`) asks the gateway for that transaction, like any
+      pending payment: completed goes to the merchant; declined, or the quote expired, is
+      a decline here (the form opens again with the reason, counted as any decline).
+    * The quote is shown by a direct link whose checkout id is derived from this one's and
+      the method's (:func:`quote_checkout_id`): choosing the method again, or opening this
+      link again, leads to that same quote. It never makes a quote itself, so a new quote
+      needs this checkout's claim first, and one checkout is never paid twice."""
+    lim = limits()
+    if not payable(s.checkout, lim):
+        return stands(s)
+    if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
+                              masked_pan=None, brand=None):  # not a card: no card's number on it
+        return stands(s)  # another payment, or another quote, came first
+    quote_id = quote_checkout_id(s.id, m.type_id)
+    store().ensure(quote_id, s.merchant.public_id, s.payload.get("invoiceId"), s.payload["amount"],
+                   s.payload["currency"])
+    with open_gateway(s.merchant) as gateway:
+        try:
+            outcome = gateway_link(s, gateway, m, s.data, ip=ip, locale=locale, back_url=back_url)
+        except GatewayError as exc:
+            _unanswered(s, "crypto quote", exc)
+            return stands(s)  # the confirming page finds it by invoice, or opens again
+    if outcome.kind != "pending" or outcome.crypto is None or not outcome.transaction_id:
+        return record(s, outcome, (st.PROCESSING,), ip)
+    fields = _answer_fields(outcome)
+    store().transition(quote_id, tuple(x for x in st.STATES if x != st.COMPLETED), st.PENDING, **fields)
+    store().transition(s.id, (st.PROCESSING,), st.PENDING, **fields)
+    return Step("quote", s.refresh(), quote=outcome.crypto)
+
+
+# -- coming back ----------------------------------------------------------------------------
+def finish_3ds(s: Session, md: str, pa_res: str, *, ip: str | None) -> Step:
+    """The ACS's answer (``MD``, ``PaRes``) for this checkout: taken once per MD."""
+    if s.checkout.state != st.AWAITING_3DS or not md or not store().take_3ds(md, s.id):
+        return stands(s)
+    with open_gateway(s.merchant) as gateway:
+        try:
+            outcome = gateway.post3ds(md, pa_res)
+        except GatewayError as exc:
+            _unanswered(s, "post3ds", exc, st.AWAITING_3DS)
+            return stands(s)
+    return record(s, outcome, (st.AWAITING_3DS,), ip)
+
+
+def reconcile(s: Session, *, ip: str | None = None, now: float | None = None) -> Step:
+    """Where a payment in flight stands at the gateway, recorded here: the way back from
+    a gateway's page, the confirming page's check, and the worker's settling of
+    checkouts nobody is watching. Never trusts anything but the gateway's answer."""
+    lim = limits()
+    c = s.checkout
+    now = time.time() if now is None else now
+    busy = c.state == st.PROCESSING and now - c.updated_at < lim.busy_seconds
+    if c.state not in IN_FLIGHT or busy:
+        return settled(s)
+    with open_gateway(s.merchant) as gateway:
+        try:
+            outcome = find_charge(s, gateway)
+        except GatewayError as exc:
+            log.warning("checkout %s: status unknown (%s)", s.id, exc)
+            return stands(s)
+    if outcome is None:
+        if now - c.updated_at >= lim.pending_grace and \
+                store().transition(s.id, (st.PENDING, st.PROCESSING), st.OPEN):
+            log.info("checkout %s: no trace of the charge at the gateway; open again", s.id)
+        return stands(s)
+    if outcome.final:
+        return record(s, outcome, IN_FLIGHT, ip)
+    if outcome.transaction_id and not c.transaction_id:
+        store().note(s.id, **_answer_fields(outcome))
+    return stands(s)
+
+
+def cancel(s: Session) -> Step:
+    """Back to the merchant's cancelUrl: only a checkout nothing is paying."""
+    if store().transition(s.id, PAYABLE, st.CANCELLED) or s.refresh().state == st.CANCELLED:
+        return Step("merchant", s.refresh(), result="cancel")
+    return stands(s)

@@ -1,0 +1,142 @@
+"""The one set of request rules the merchant API's bodies share: text, currency,
+amount, http(s) URL, email and phone. ``links`` (checkout and APM links), ``payouts``
+(the payout request, a cashier's customer data) and ``forms`` (the customer's email and
+phone on the payment page) all ask here, so one value gets one answer wherever it is
+sent.
+
+Field checks write ``errors[key] = reason`` (the API's English reasons) and return the
+clean value, or None; :class:`RequestError` carries every field's reason at once."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+
+from babel.numbers import get_currency_precision
+
+from .i18n import PAYABLE_CURRENCIES
+from .merchants import Merchant
+
+#: The largest amount a request may carry (exclusive): far above any real payment, below
+#: what the gateway's numbers and our formatting handle exactly.
+AMOUNT_LIMIT = Decimal("1e12")
+URL_LIMIT = 2000
+EMAIL_LIMIT = 254  # RFC 5321's path limit less the angle brackets
+#: Digits, spaces, brackets and dashes, with an optional leading ``+``.
+_PHONE = re.compile(r"\+?[0-9 ()-]{7,24}")
+#: E.164: a number with its country code has at most 15 digits; the shortest in use
+#: (e.g. Niue's +683 and four digits) have 7.
+PHONE_DIGITS = (7, 15)
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+
+
+class RequestError(ValueError):
+    """A request the API refuses: ``errors`` maps each field to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+    @property
+    def message(self) -> str:
+        """The first problem, and how many more there are (the API's ``message``)."""
+        key, reason = next(iter(self.errors.items()))
+        more = len(self.errors) - 1
+        return f"{key}: {reason}" + (f" (and {more} more)" if more else "")
+
+
+def text(value: object, key: str, errors: dict[str, str], limit: int, *, required: bool = False,
+         numbers: bool = False) -> str | None:
+    """A one-line text, stripped; None when absent or blank (``required``: an error
+    then). ``numbers``: a JSON number is taken as its text (ids merchants send either
+    way). The limit applies to what is kept, the stripped text."""
+    if numbers and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if value is not None and not isinstance(value, str):
+        errors[key] = "must be a string"
+        return None
+    stripped = (value or "").strip()
+    if not stripped:
+        if required:
+            errors[key] = "is required"
+        return None
+    if len(stripped) > limit:
+        errors[key] = f"must be at most {limit} characters"
+    elif any(ord(ch) < 32 for ch in value):
+        errors[key] = "must not contain control characters"
+    else:
+        return stripped
+    return None
+
+
+def currency(value: object, errors: dict[str, str], example: str = "USD") -> str | None:
+    """An ISO 4217 code a customer can pay in, upper-cased; ``example`` goes into the reason."""
+    if not isinstance(value, str) or len(value) != 3 or value.upper() not in PAYABLE_CURRENCIES:
+        errors["currency"] = f"must be an ISO 4217 currency code, e.g. {example}"
+        return None
+    return value.upper()
+
+
+def amount(value: object, currency: str | None, errors: dict[str, str], key: str = "amount") -> str | None:
+    """A positive amount as a plain decimal string with the currency's digits (``"10.50"``,
+    ``"1000"`` for JPY). More decimals than the currency has are refused, not rounded:
+    the merchant meant some amount, and it is not for us to guess which. Without a
+    valid ``currency`` only the number itself is checked (None is returned)."""
+    if value is None:
+        errors[key] = "is required"
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        errors[key] = "must be a number"
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        errors[key] = "must be a number"
+        return None
+    if not number.is_finite() or number <= 0:
+        errors[key] = "must be greater than 0"
+    elif number >= AMOUNT_LIMIT:
+        errors[key] = "is too large"
+    elif currency:
+        digits = get_currency_precision(currency)
+        step = Decimal(1).scaleb(-digits)
+        if number != number.quantize(step):
+            errors[key] = (f"{currency} allows no decimals" if digits == 0
+                           else f"{currency} allows at most {digits} decimals")
+        else:
+            return format(number.quantize(step), "f")
+    return None
+
+
+def http_url_error(value: object, merchant: Merchant) -> str | None:
+    """Why ``value`` cannot be a redirect URL for ``merchant`` (None: it can): an
+    absolute http(s) URL, no credentials, no spaces or control characters, and on the
+    merchant's redirect hosts when it names some."""
+    if not isinstance(value, str) or len(value) > URL_LIMIT:
+        return f"must be a URL of at most {URL_LIMIT} characters"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:  # e.g. "http://[": an unclosed IPv6 bracket
+        return "must be an http(s) URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL"
+    if parts.username or parts.password or any(ch.isspace() or ord(ch) < 32 for ch in value):
+        return "must be a plain http(s) URL"
+    if not merchant.redirect_host_allowed(value):
+        return f"host {parts.hostname} is not one of the merchant's redirect hosts"
+    return None
+
+
+def email_valid(value: str) -> bool:
+    """An address a mailbox can have: ``local@domain.tld``, at most 254 characters."""
+    value = value.strip()
+    return len(value) <= EMAIL_LIMIT and bool(_EMAIL.fullmatch(value))
+
+
+def phone_valid(value: str) -> bool:
+    """A phone number with its country code as people write it (``+44 20 7946 0958``,
+    ``(030) 1234-567``): digits, spaces, brackets and dashes, 7 to 15 digits."""
+    value = value.strip()
+    low, high = PHONE_DIGITS
+    return bool(_PHONE.fullmatch(value)) and low <= sum(ch.isdigit() for ch in value) <= high

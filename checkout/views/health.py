@@ -1,0 +1,75 @@
+"""Probes for a load balancer or an orchestrator.
+
+``GET /healthz``: liveness. 200 while the process serves requests; it touches nothing,
+so a database or gateway outage never makes a supervisor restart healthy servers.
+
+``GET /readyz``: readiness. 200 only when this server can take payments: the database
+answers and the gateway answers its Test call for the first merchant; otherwise 503
+with which of them failed, so that the balancer sends customers elsewhere. The body
+names the failure's kind, never a connection string, credential or host."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from ..gateway import GatewayError, open_gateway
+
+bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
+
+OK = "ok"
+
+
+def _answer(body: dict, status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return _answer({"status": OK})
+
+
+def database_check() -> str:
+    """``"ok"``, or ``"unavailable: <error class>"`` (the driver's text, which names the
+    host and user, goes to the log only)."""
+    try:
+        current_app.extensions["checkout.store"].ping()
+    except Exception as exc:  # any failure means "not ready": the probe must answer, not raise
+        log.warning("readyz: the database does not answer: %s", _one_line(exc))
+        return f"unavailable: {type(exc).__name__}"
+    return OK
+
+
+def gateway_check() -> str:
+    """``"ok"`` when the gateway answers the Test call (``test``) and accepts the first
+    merchant's credentials; else what went wrong."""
+    merchant = next(iter(current_app.extensions["checkout.merchants"]), None)
+    if merchant is None:
+        return "not configured: no merchant to ask with"
+    try:
+        with open_gateway(merchant) as gateway:
+            accepted = gateway.test()
+    except GatewayError as exc:
+        log.warning("readyz: the gateway does not answer: %s", _one_line(exc))
+        return f"unreachable: {_one_line(exc)}"
+    if not accepted:
+        return "refused: the gateway does not accept the merchant's credentials"
+    return OK
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    checks = {"database": database_check(), "gateway": gateway_check()}
+    ready = all(value == OK for value in checks.values())
+    return _answer({"status": OK if ready else "unavailable", **checks}, 200 if ready else 503)
+
+
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    """The exception's text on one line, cut at ``limit`` characters (our gateway client's
+    messages: the call and the failure, e.g. ``test: ConnectError: [Errno 111] ...``)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:limit]
