@@ -68,21 +68,22 @@ def test_unknown_fields_cannot_be_written(store):
     assert store.get("c1").state == st.OPEN
 
 
-def race(stores: list[Store], cid: str = "c1") -> tuple[list[bool], float]:
-    """Every store claims ``cid`` at the same moment; (each one's answer, wall seconds)."""
+def at_once(stores: list, act) -> tuple[list, float]:
+    """``act(store)`` for every store at the same moment, each in its own thread (each
+    store connected first, so the race is ``act`` itself); (the answers, wall seconds)."""
     barrier = threading.Barrier(len(stores))
-    wins: list[bool] = []
+    answers: list = []
     errors: list[Exception] = []
 
-    def claim(s: Store) -> None:
-        s.ping()  # connected before the start, so the race is the claim itself
+    def run(s) -> None:
+        s.ping()
         barrier.wait()
         try:
-            wins.append(s.transition(cid, (st.OPEN, st.DECLINED), st.PROCESSING, max_declines=3))
+            answers.append(act(s))
         except Exception as exc:  # reported below, with the others
             errors.append(exc)
 
-    threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
+    threads = [threading.Thread(target=run, args=(s,)) for s in stores]
     for t in threads:
         t.start()
     started = time.perf_counter()
@@ -90,7 +91,12 @@ def race(stores: list[Store], cid: str = "c1") -> tuple[list[bool], float]:
         t.join()
     elapsed = time.perf_counter() - started
     assert not errors, errors
-    return wins, elapsed
+    return answers, elapsed
+
+
+def race(stores: list[Store], cid: str = "c1") -> tuple[list[bool], float]:
+    """Every store claims ``cid`` at the same moment; (each one's answer, wall seconds)."""
+    return at_once(stores, lambda s: s.transition(cid, (st.OPEN, st.DECLINED), st.PROCESSING, max_declines=3))
 
 
 @pytest.mark.parametrize("servers", [8, 50])
@@ -113,18 +119,7 @@ def test_concurrent_claims_have_exactly_one_winner(database, servers):
 
 def test_concurrent_claims_on_one_shared_store(store):
     _new(store)
-    barrier = threading.Barrier(8)
-    wins: list[bool] = []
-
-    def claim() -> None:
-        barrier.wait()
-        wins.append(store.transition("c1", (st.OPEN,), st.PROCESSING))
-
-    threads = [threading.Thread(target=claim) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    wins, _ = at_once([store] * 8, lambda s: s.transition("c1", (st.OPEN,), st.PROCESSING))
     assert wins.count(True) == 1 and len(wins) == 8
 
 
@@ -273,19 +268,7 @@ def test_payout_is_claimed_once(payout_store):
 def test_concurrent_payout_claims_have_one_winner(payout_store, database):
     payout, _ = _payout(payout_store)
     stores = [PayoutStore(database) for _ in range(20)]
-    barrier = threading.Barrier(len(stores))
-    wins: list[bool] = []
-
-    def claim(s: PayoutStore) -> None:
-        s.ping()
-        barrier.wait()
-        wins.append(s.transition(payout.id, ("CREATED",), "PENDING"))
-
-    threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    wins, _ = at_once(stores, lambda s: s.transition(payout.id, ("CREATED",), "PENDING"))
     for s in stores:
         s.engine.dispose()
     assert sorted(wins) == [False] * 19 + [True]
@@ -293,19 +276,7 @@ def test_concurrent_payout_claims_have_one_winner(payout_store, database):
 
 def test_concurrent_creates_of_one_order_make_one_payout(payout_store, database):
     stores = [PayoutStore(database) for _ in range(10)]
-    barrier = threading.Barrier(len(stores))
-    made: list[tuple] = []
-
-    def create(s: PayoutStore) -> None:
-        s.ping()
-        barrier.wait()
-        made.append(_payout(s, "order-race"))
-
-    threads = [threading.Thread(target=create, args=(s,)) for s in stores]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    made, _ = at_once(stores, lambda s: _payout(s, "order-race"))
     for s in stores:
         s.engine.dispose()
     assert [created for _, created in made].count(True) == 1
