@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_AUTH, EXTRA_FIELDS, Forms, base_config, seed_request, text
+from conftest import DEMO_AUTH, EXTRA_FIELDS, Forms, LiveServer, base_config, seed_request, text
+from flask import Flask, jsonify
 from pg import PostgresCluster
 
 from checkout import create_app
+from checkout.views import health
 
 
 def closed_port() -> int:
@@ -76,6 +78,29 @@ def own_cluster() -> Iterator[PostgresCluster]:
         yield cluster
     finally:
         cluster.remove()
+
+
+def test_a_flood_of_readiness_probes_asks_the_gateway_once_in_a_while(tmp_path, monkeypatch):
+    """/readyz is unauthenticated: a burst of it reaches the gateway's Test at most once
+    per GATEWAY_CHECK_SECONDS (a gateway of someone else's, here a loopback one that counts)."""
+    calls = []
+    gateway = Flask("gateway")
+
+    @gateway.post("/test")
+    def answer():
+        calls.append(1)
+        return jsonify({"success": True, "message": "Test message success"})
+
+    server = LiveServer(gateway)
+    try:
+        app = create_app(base_config(tmp_path, GATEWAY_URL=server.url))
+        client = app.test_client()
+        assert all(client.get("/readyz").status_code == 200 for _ in range(20))
+        assert len(calls) == 1
+        monkeypatch.setattr(health, "GATEWAY_CHECK_SECONDS", 0)
+        assert client.get("/readyz").status_code == 200 and len(calls) == 2
+    finally:
+        server.stop()
 
 
 def test_when_the_database_is_down(own_cluster, tmp_path, caplog):

@@ -10,6 +10,7 @@ names the failure's kind, never a connection string, credential or host."""
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Blueprint, Response, current_app, jsonify
 
@@ -19,6 +20,9 @@ bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
 
 OK = "ok"
+#: Seconds a gateway check's answer is reused: the probe is unauthenticated, and a flood
+#: of it must not become a flood of calls to the gateway.
+GATEWAY_CHECK_SECONDS = 5.0
 
 
 def _answer(body: dict, status: int = 200) -> Response:
@@ -61,9 +65,19 @@ def gateway_check() -> str:
     return OK
 
 
+def recent_gateway_check() -> str:
+    """:func:`gateway_check`, at most once per :data:`GATEWAY_CHECK_SECONDS` per process."""
+    cached = current_app.extensions.get("checkout.gateway_check")
+    now = time.monotonic()
+    if cached is None or now - cached[0] >= GATEWAY_CHECK_SECONDS:
+        cached = (now, gateway_check())
+        current_app.extensions["checkout.gateway_check"] = cached
+    return cached[1]
+
+
 @bp.get("/readyz")
 def readyz() -> Response:
-    checks = {"database": database_check(), "gateway": gateway_check()}
+    checks = {"database": database_check(), "gateway": recent_gateway_check()}
     ready = all(value == OK for value in checks.values())
     return _answer({"status": OK if ready else "unavailable", **checks}, 200 if ready else 503)
 
