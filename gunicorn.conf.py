@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 
-from checkout import config as checkout_config
-
 
 def _int(name: str, default: int, low: int, high: int) -> int:
     """``CHECKOUT_<name>`` as a whole number from ``low`` to ``high``; a value that is not
@@ -30,9 +28,10 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-# The app's configuration, read the way the app reads it (defaults < CHECKOUT_*): a bad
-# value stops the server here rather than in every worker.
-_app = checkout_config.load()
+# The gateway's timeout, as the app reads it (CHECKOUT_GATEWAY_TIMEOUT, default 15 s).
+# Read here from the environment, not by importing the app: the master then holds none
+# of the app's code, and a graceful reload (kill -HUP) loads the new code.
+_gateway_timeout = float(os.environ.get("CHECKOUT_GATEWAY_TIMEOUT") or 15.0)
 
 # bind: CHECKOUT_BIND, ``host:port`` (several: comma-separated; ``unix:/path`` works too).
 # Loopback by default: put a load balancer or reverse proxy in front, or bind
@@ -58,7 +57,7 @@ threads = _int("THREADS", 4, 1, 64)
 # that no setting ever kills a worker that is waiting, within its limit, for the
 # gateway's answer to a charge. (With gthread the worker checks in between requests'
 # threads anyway; the margin matters if one runs the sync worker with --worker-class.)
-timeout = int(float(_app["GATEWAY_TIMEOUT"])) + 10
+timeout = int(float(_gateway_timeout)) + 10
 
 # graceful_timeout: on a restart or deploy (SIGTERM, SIGHUP), how long requests in flight
 # may finish. As long as the timeout: a charge sent to the gateway gets its answer

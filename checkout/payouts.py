@@ -73,7 +73,7 @@ def load_token(token: str, app: Flask | None = None, *, allow_expired: bool = Fa
 
 
 # -- the create request ----------------------------------------------------------------
-#: The old name (views still catch it): the one request error of :mod:`checkout.validation`.
+#: The payout API's old name of the one request error of :mod:`checkout.validation`.
 PayoutRequestError = RequestError
 
 

@@ -70,8 +70,9 @@ def test_a_card_payment_step_by_step(app, ledger):
 
 def test_a_second_claim_is_refused(app, ledger):
     s = session()
+    again = flow.Session(s.payload, s.merchant, s.checkout)  # a second submission of the same open page
     assert pay(s).kind == "merchant"
-    again = flow.Session(s.payload, s.merchant, s.checkout)  # a second submission of the same page
+    assert flow.payable(again.checkout)  # it still sees the checkout open: only the claim can stop it
     step = pay(again, card("5555555555554444"))
     assert step.kind == "stands" and step.checkout.state == st.COMPLETED
     assert step.checkout.masked_pan == "424242******4242"

@@ -14,7 +14,7 @@ from flask import Flask, jsonify
 from pg import PostgresCluster
 
 from checkout import create_app
-from checkout.views import health
+from checkout.flows import health
 
 
 def closed_port() -> int:

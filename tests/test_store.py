@@ -214,10 +214,6 @@ def test_state_survives_a_new_store_on_the_same_database(store, database):
     again.engine.dispose()
 
 
-def test_ping(store):
-    store.ping()
-
-
 def test_schema_has_no_place_for_a_card_number_or_cvv(store):
     schema = inspect(store.engine)
     tables = schema.get_table_names()

@@ -33,7 +33,7 @@ def create(merchant: Merchant, body, customer_required: tuple[str, ...] = payout
            ) -> tuple[Payout, int]:
     """A payout from a create-payout request: (the payout, its forms' expiry in Unix
     seconds). The same order id with the same body gives the same payout back. Raises
-    ``payouts.PayoutRequestError`` (bad input) or :class:`PayoutConflict`."""
+    ``validation.RequestError`` (bad input) or :class:`PayoutConflict`."""
     cfg = current_app.config
     fields = payouts.validate_request(body, merchant, cfg["TOKEN_LIMIT_AGE"], cfg["TOKEN_MAX_AGE"],
                                       customer_required)

@@ -59,13 +59,6 @@ class Outcome:
         """(status, statusCode) of a decline: the gateway's, or the dictionary's Declined."""
         return self.status or STATUS_NAMES[DECLINED], self.status_code or DECLINED
 
-    @property
-    def waiting_status(self) -> tuple[str, int]:
-        """(status, statusCode) of a payment not final yet: the gateway's when it is one
-        of the waiting codes, else Created."""
-        code = self.status_code if self.status_code in WAITING_CODES else CREATED
-        return STATUS_NAMES[code], code
-
 
 @dataclass(frozen=True)
 class CryptoQuote:
