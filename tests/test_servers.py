@@ -10,6 +10,7 @@ shared: no sticky sessions, no disk.
   new links are signed with the new key."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import DEMO_AUTH, EXTRA_FIELDS, Forms, LiveServer, seed_request
+from conftest import EXTRA_FIELDS, Forms, LiveServer, seed_request
 
 from checkout.gateway import sandbox
 
@@ -32,6 +33,10 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 K1 = "k1-first-signing-key-0123456789abcdef"
 K2 = "k2-second-signing-key-0123456789abcdef"
+#: The servers run in production mode, as the README has them: a merchants file of real
+#: merchants (production refuses the demo one), shared by the servers and the gateway.
+MERCHANT = {"publicId": "pbid_farm", "secret": "farm-merchant-secret-0123456789abcdef", "name": "Farm Shop"}
+AUTH = (MERCHANT["publicId"], MERCHANT["secret"])
 PAID = "This payment is complete"
 NOT_VALID = "This payment link is not valid"
 SUBMISSIONS = 50
@@ -89,8 +94,10 @@ class Farm:
     def __init__(self, database_url: str, tmp_path: Path):
         self.tmp_path = tmp_path
         self.database_url = database_url
+        self.merchants_file = tmp_path / "merchants.json"
+        self.merchants_file.write_text(json.dumps([MERCHANT]))
         self.gateway_app = sandbox.create_app({"SANDBOX_DATABASE": str(tmp_path / "sandbox.sqlite3"),
-                                               "MERCHANTS_FILE": None, "SECRET_KEYS": K1})
+                                               "MERCHANTS_FILE": str(self.merchants_file), "SECRET_KEYS": K1})
         self.gateway = LiveServer(self.gateway_app)
         self.ledger: sandbox.Ledger = self.gateway_app.extensions["sandbox.ledger"]
         self.servers: list[Server] = []
@@ -102,7 +109,8 @@ class Farm:
 
     def env(self, keys: str) -> dict[str, str]:
         outer = {k: v for k, v in os.environ.items() if not k.startswith("CHECKOUT_")}
-        return {**outer, "CHECKOUT_MODE": "sandbox", "CHECKOUT_DATABASE": self.database_url,
+        return {**outer, "CHECKOUT_MODE": "production", "CHECKOUT_MERCHANTS_FILE": str(self.merchants_file),
+                "CHECKOUT_DATABASE": self.database_url,
                 "CHECKOUT_SECRET_KEYS": keys, "CHECKOUT_GATEWAY_URL": self.gateway.url,
                 "CHECKOUT_GATEWAY_TIMEOUT": "10", "CHECKOUT_WORKERS": "2", "CHECKOUT_THREADS": "4"}
 
@@ -121,8 +129,8 @@ class Farm:
 
 
 @pytest.fixture
-def farm(pg_url, tmp_path) -> Iterator[Farm]:
-    farm = Farm(pg_url, tmp_path)
+def farm(pg_empty_url, tmp_path) -> Iterator[Farm]:
+    farm = Farm(pg_empty_url, tmp_path)
     try:
         yield farm
     finally:
@@ -131,7 +139,7 @@ def farm(pg_url, tmp_path) -> Iterator[Farm]:
 
 def make_link(server: Server, **overrides) -> str:
     """A checkout link made by this server's API (PUBLIC_URL unset: on its own host)."""
-    response = httpx.post(server.url + "/checkout/link", json=seed_request(**overrides), auth=DEMO_AUTH, timeout=30)
+    response = httpx.post(server.url + "/checkout/link", json=seed_request(**overrides), auth=AUTH, timeout=30)
     assert response.status_code == 200, response.text
     link = response.json()["link"]["action"]
     assert link.startswith(server.url + "/c/"), link
@@ -164,7 +172,7 @@ def test_a_link_paid_on_one_server_is_paid_on_the_other(farm):
     assert paid.headers["Location"].startswith("https://example.com/success?")
     again = open_page(two, path)
     assert again.status_code == 200 and PAID in again.text
-    assert farm.ledger.count("pbid_test", "servers-a") == 1
+    assert farm.ledger.count(MERCHANT["publicId"], "servers-a") == 1
 
 
 def test_concurrent_submissions_over_both_servers_charge_once(farm):
@@ -191,7 +199,7 @@ def test_concurrent_submissions_over_both_servers_charge_once(farm):
         t.join()
     wall = time.monotonic() - started
     by_status = Counter(answers)
-    charges = farm.ledger.count("pbid_test", "servers-b")
+    charges = farm.ledger.count(MERCHANT["publicId"], "servers-b")
     print(f"\n{SUBMISSIONS} concurrent card submissions over 2 gunicorn servers x 2 workers x 4 threads "
           f"on PostgreSQL: {wall:.2f} s wall; answers by status {dict(sorted(by_status.items(), key=str))}; "
           f"charges at the gateway: {charges}")
