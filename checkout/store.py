@@ -15,6 +15,7 @@ masked PAN (first six, last four) is the most that is kept."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -181,11 +182,26 @@ def make_engine(database: str | URL) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
+#: How long a new connection keeps trying to switch a file to WAL while others do too.
+WAL_SWITCH_SECONDS = 30.0
+
+
 def _sqlite_connect(dbapi_connection, connection_record) -> None:
     dbapi_connection.isolation_level = None  # the driver emits no BEGIN: _sqlite_begin does
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # Switching a new file to WAL needs the file to itself, and SQLite answers "database
+    # is locked" at once, without its busy timeout, while another process (several
+    # workers starting on one new file) holds it: try again for a while.
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     cursor.close()
 
 
