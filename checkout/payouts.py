@@ -31,7 +31,6 @@ from .gateway.base import PAYOUT_COMPLETED, Outcome
 from .i18n import normalize_locale
 from .merchants import Merchant
 from .store import PAYOUT_FINAL, PAYOUT_STATUSES, Payout, PayoutStore
-from .store import init_app as init_store
 from .store import iso as iso
 from .validation import RequestError
 
@@ -43,15 +42,9 @@ PAYOUT_SALT = "checkout.payout"
 #: Merchant setting (merchants file): payouts wait for ``confirm`` before the customer's forms open.
 CONFIRMATION_SETTING = "requirePayoutConfirmation"
 
+
 def store(app: Flask | None = None) -> PayoutStore:
     return (app or current_app).extensions["checkout.payouts"]
-
-
-def init_app(app: Flask) -> None:
-    """The payouts live in the store, on its engine: :func:`checkout.store.init_app` sets
-    them up (this stays for callers that set up the payouts alone)."""
-    if "checkout.payouts" not in app.extensions:
-        init_store(app)
 
 
 # -- tokens ----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from flask import current_app
 from .. import cards, methods
 from .. import store as st
 from ..gateway import GatewayError, Outcome, open_gateway
-from ..gateway.base import CryptoQuote, Gateway, SavedCard
+from ..gateway.base import CREATED, STATUS_NAMES, WAITING_CODES, CryptoQuote, Gateway, SavedCard
 from ..merchants import Merchant
 from ..store import Checkout, Store
 
@@ -161,6 +161,13 @@ def standing(c: Checkout, lim: Limits | None = None) -> ResultKind | None:
     if c.state in IN_FLIGHT:
         return "pending"
     return final_result(c, lim)
+
+
+def pending_status(c: Checkout) -> tuple[str, int]:
+    """(status, statusCode) a pending result carries: the gateway's while it is one of
+    the waiting codes, else Created."""
+    code = c.status_code if c.status_code in WAITING_CODES else CREATED
+    return STATUS_NAMES[code], code
 
 
 def stands(s: Session) -> Step:

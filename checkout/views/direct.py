@@ -36,9 +36,8 @@ from .. import i18n, tokens
 from .. import methods as apm
 from .. import store as st
 from ..flows import direct as flow
-from ..flows.payment import IN_FLIGHT, Step
+from ..flows.payment import IN_FLIGHT, CryptoQuote, Step
 from ..forms import CheckoutForm, field_inputs, fields_form
-from ..gateway.base import CryptoQuote
 from ..urls import public_base
 from .page import (
     Ctx,

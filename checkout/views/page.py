@@ -9,9 +9,8 @@ from flask import Flask, Response, abort, current_app, g, redirect, render_templ
 from flask_babel import gettext as _
 
 from .. import results, security, themes, tokens
-from ..flows.payment import ResultKind, Session, open_session
+from ..flows.payment import ResultKind, Session, open_session, pending_status
 from ..forms import CardForm
-from ..gateway.base import CREATED, STATUS_NAMES, WAITING_CODES
 from ..merchants import Merchant
 from ..payouts import Payout, sign_token
 from ..store import AWAITING_3DS, CANCELLED, COMPLETED
@@ -181,8 +180,7 @@ def result_for(ctx: Ctx, kind: ResultKind) -> dict:
     """The result fields the merchant gets for ``kind``."""
     c = ctx.checkout
     if kind == "pending":
-        code = c.status_code if c.status_code in WAITING_CODES else CREATED
-        return _result(ctx, STATUS_NAMES[code], code)
+        return _result(ctx, *pending_status(c))
     if kind == "cancel":
         return _result(ctx, *CANCELLED_STATUS)
     return _result(ctx)
