@@ -9,7 +9,7 @@ MO := $(PO:.po=.mo)
 AXE_VERSION ?= 4.14.1
 AXE := build/node/node_modules/axe-core/axe.min.js
 
-.PHONY: install run serve sandbox test test-fast lint chromium postgresql catalogs extract update-catalogs clean axe baselines
+.PHONY: install run worker serve sandbox test test-fast lint chromium postgresql catalogs extract update-catalogs clean axe baselines
 
 install: $(STAMP) $(MO)
 
@@ -42,8 +42,13 @@ postgresql:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else echo "postgresql is missing: run 'sudo apt-get install -y postgresql' (the PostgreSQL tests will fail)"; fi
 
+# The sandbox with its worker in-process: notifications reach the demo store (/demo/notifications).
 run: install
-	CHECKOUT_MODE=sandbox $(BIN)/flask --app checkout run --host 127.0.0.1 --port 5000
+	CHECKOUT_MODE=sandbox CHECKOUT_WORKER_IN_PROCESS=1 $(BIN)/flask --app checkout run --host 127.0.0.1 --port 5000
+
+# The worker on its own (production: one or more next to the servers).
+worker: install
+	$(BIN)/flask --app checkout worker
 
 # gunicorn as in production: settings and their CHECKOUT_* variables in gunicorn.conf.py.
 serve: install

@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, i18n, migrations, security, store
 from . import config as config_module
+from .flows import notify, worker
 from .gateway import sandbox
 from .merchants import load_registry
 from .paths import ROOT, STATIC, TEMPLATES
@@ -27,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["checkout.merchants"] = merchants
     app.config["DATABASE"] = app.config["DATABASE"] or str(Path(app.instance_path) / "checkout.sqlite3")
     store.init_app(app)
+    notify.init_app(app)  # the outbox: every state change writes what the merchant is told
     migrations.init_app(app)  # sandbox: upgrades the database; production: refuses one that is behind
     if app.config["TRUSTED_PROXIES"]:
         # Behind a load balancer: the client's address (decline limits) and the public
@@ -52,4 +54,6 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["MODE"] == "sandbox":
         app.register_blueprint(demo.bp)
     cli.init_app(app)
+    if config_module.flag(app.config["WORKER_IN_PROCESS"]) and not app.config.get("TESTING"):
+        worker.start_in_process(app)  # sandbox `make run`: notifications arrive with nothing else started
     return app

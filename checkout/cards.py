@@ -17,6 +17,11 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
+#: Our brands as people write them (pages, notifications' ``cardType``).
+BRAND_NAMES = {"visa": "Visa", "mastercard": "Mastercard", "maestro": "Maestro", "mir": "Mir",
+               "amex": "American Express", "discover": "Discover", "jcb": "JCB",
+               "unionpay": "UnionPay", "diners": "Diners Club"}
+
 # A pattern is an IIN prefix (int) or an inclusive range of prefixes (min, max).
 Pattern = int | tuple[int, int]
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -10,6 +11,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from . import migrations, themes
+from . import store as st
+from .flows import notify, worker
 from .links import RequestError, create_link
 
 link_cli = AppGroup("link", help="Checkout links.")
@@ -135,7 +138,67 @@ def db_revision(message, autogenerate):
     click.echo(migrations.new_revision(message, autogenerate, _engine()))
 
 
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One round, then exit (what it did is printed).")
+@click.option("--interval", type=float, help="Seconds between rounds (default WORKER_INTERVAL).")
+def worker_command(once, interval):
+    """Deliver the notifications and settle the checkouts nobody is watching. Run one or
+    more next to the servers: they share the work through the database."""
+    if once:
+        done = worker.run_round(worker.worker_id())
+        click.echo(f"notified {done.notified}, settled {done.settled}, expired {done.expired}, "
+                   f"gateway notices {done.gateway_notices}")
+        return
+    stop = threading.Event()
+    click.echo("worker running; Ctrl+C stops it", err=True)
+    try:
+        worker.run(current_app._get_current_object(), stop, interval)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+notifications_cli = AppGroup("notifications", help="Notifications to the merchants: list, show, resend.")
+
+
+@notifications_cli.command("list")
+@click.option("--state", type=click.Choice(st.NOTIFICATION_STATES), help="Only those in this state.")
+@click.option("--merchant", help="Only this merchant's (publicId).")
+@click.option("--limit", type=int, default=50, show_default=True)
+def notifications_list(state, merchant, limit):
+    """One line per notification, newest first: id, state, attempts, event, subject, last answer."""
+    found = notify.outbox().of(merchant=merchant, state=state, limit=limit)
+    for n in found:
+        last = notify.outbox().attempts(n.id)[-1:] or [None]
+        answer = (f"HTTP {last[0].http_status}" if last[0] and last[0].http_status else
+                  (last[0].error if last[0] else "not tried yet"))
+        click.echo(f"{n.id}  {n.state:9}  {n.attempts:2} tries  {n.event:20}  {n.subject}  {n.merchant}  {answer}")
+    if not found:
+        click.echo("no notifications" + (f" in state {state}" if state else ""), err=True)
+
+
+@notifications_cli.command("show")
+@click.argument("notification_id")
+def notifications_show(notification_id):
+    """A notification's body and every attempt (JSON)."""
+    n = notify.outbox().get(notification_id)
+    if n is None:
+        raise click.UsageError(f"no notification {notification_id!r}")
+    click.echo(json.dumps(notify.as_json(n, notify.outbox().attempts(n.id)), indent=2, ensure_ascii=False))
+
+
+@notifications_cli.command("resend")
+@click.argument("notification_id")
+def notifications_resend(notification_id):
+    """Send a notification again (a failed one, or any): the worker delivers it next,
+    with the same notificationId and body, on a fresh schedule."""
+    if not notify.resend(notification_id):
+        raise click.UsageError(f"no notification {notification_id!r}")
+    click.echo(f"{notification_id} will be sent again")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(link_cli)
     app.cli.add_command(themes_cli)
     app.cli.add_command(db_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(notifications_cli)

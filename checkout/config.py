@@ -32,12 +32,19 @@ DEFAULTS: dict[str, Any] = {
     "PENDING_REFRESH": 3,  # seconds between the confirming page's status checks
     "SANDBOX_SLOW_SECONDS": None,  # how long the sandbox's "slow" card sleeps; default timeout + 2
     "TRUSTED_PROXIES": 0,  # reverse proxies in front that set X-Forwarded-For/-Proto/-Host
+    # Notifications to the merchant: retried after each of these delays (more than 3 days).
+    "NOTIFY_SCHEDULE": "10s,1m,5m,30m,2h,6h,12h,24h,24h,24h",
+    "NOTIFY_TIMEOUT": 15.0,  # seconds the merchant has to answer a notification
+    "CHECK_TIMEOUT": 10.0,  # seconds the merchant has to answer a Payment Check
+    "WORKER_INTERVAL": 1.0,  # seconds between the worker's rounds
+    "WORKER_IN_PROCESS": None,  # run the worker in a thread of the app (default: sandbox `flask run`)
 }
 
 _NUMBERS = {"GATEWAY_TIMEOUT": float, "TOKEN_MAX_AGE": int, "TOKEN_MIN_AGE": int,
             "TOKEN_LIMIT_AGE": int, "MAX_DECLINES": int, "MAX_DECLINES_PER_IP": int,
             "DECLINE_WINDOW": int, "PENDING_GRACE": float, "PENDING_REFRESH": int,
-            "SANDBOX_SLOW_SECONDS": float, "TRUSTED_PROXIES": int}
+            "SANDBOX_SLOW_SECONDS": float, "TRUSTED_PROXIES": int, "NOTIFY_TIMEOUT": float,
+            "CHECK_TIMEOUT": float, "WORKER_INTERVAL": float}
 
 
 class ConfigError(RuntimeError):
@@ -92,6 +99,11 @@ def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None
         # "prod" or "live" must not quietly run as the sandbox, demo merchant and all.
         raise ConfigError(f"MODE must be one of {', '.join(MODES)}, not {config['MODE']!r}")
     return config
+
+
+def flag(value: Any) -> bool:
+    """A yes/no setting: True, 1, "1", "true", "yes", "on" (any case) are yes."""
+    return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 def check_production(config: dict[str, Any], merchants) -> None:

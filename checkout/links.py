@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask import current_app, url_for
 
@@ -71,7 +72,7 @@ def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
         value = validation.text(body.get(key), key, errors, limit, numbers=True)
         if value:
             payload[key] = value
-    for key in URL_FIELDS:
+    for key in (*URL_FIELDS, "notificationUrl"):  # notificationUrl: this checkout's, not the merchant's
         value = body.get(key)
         if value in (None, ""):
             if key in REQUIRED_URLS:
@@ -138,10 +139,23 @@ def link_for(token: str) -> str:
     return public_base() + url_for("pay.page", token=token)
 
 
+class Link(NamedTuple):
+    """A link made for a merchant: its URL and the checkout's payload (with ``cid`` and ``exp``)."""
+
+    url: str
+    payload: dict
+
+
+def checkout_link(body, merchant: Merchant) -> Link:
+    """Validate ``body`` and make the checkout link (raises RequestError)."""
+    payload = validate_checkout(body, merchant, current_app.config["TOKEN_LIMIT_AGE"])
+    token = tokens.sign_checkout(payload)
+    return Link(link_for(token), tokens.load_checkout(token))
+
+
 def create_link(body, merchant: Merchant) -> str:
     """Validate ``body`` and return the checkout link (raises RequestError)."""
-    payload = validate_checkout(body, merchant, current_app.config["TOKEN_LIMIT_AGE"])
-    return link_for(tokens.sign_checkout(payload))
+    return checkout_link(body, merchant).url
 
 
 # -- APM links (POST /payments/link) ----------------------------------------------------
@@ -201,7 +215,13 @@ def direct_link_for(token: str) -> str:
     return public_base() + url_for("direct.page", token=token)
 
 
+def apm_link(body, merchant: Merchant) -> Link:
+    """Validate a Link request and make its direct link (raises RequestError)."""
+    payload = validate_apm_link(body, merchant, current_app.config["TOKEN_LIMIT_AGE"])
+    token = tokens.sign_checkout(payload)
+    return Link(direct_link_for(token), tokens.load_checkout(token))
+
+
 def create_apm_link(body, merchant: Merchant) -> str:
     """Validate a Link request and return its direct link (raises RequestError)."""
-    payload = validate_apm_link(body, merchant, current_app.config["TOKEN_LIMIT_AGE"])
-    return direct_link_for(tokens.sign_checkout(payload))
+    return apm_link(body, merchant).url

@@ -40,6 +40,10 @@ class Merchant:
     #: Credentials this merchant has at the gateway (default: the same pair).
     gateway_public_id: str = ""
     gateway_secret: str = ""
+    #: Where our server tells the merchant's server every outcome (the outbox).
+    notification_url: str = ""
+    #: The seed's Payment Check: asked before each charge; ``{"code":0}`` lets it go on.
+    check_url: str = ""
     extra: dict = field(default_factory=dict, compare=False)
 
     def check_secret(self, secret: str) -> bool:
@@ -76,6 +80,8 @@ DEMO_MERCHANT = Merchant(
     allowed_origins=("http://localhost:*", "http://127.0.0.1:*"),
     allow_unsigned_widget=True,
     allow_payouts=True,
+    # The demo store's receiver on this same app (a path: delivered in-process).
+    notification_url="/demo/notifications",
 )
 
 
@@ -100,7 +106,7 @@ class MerchantRegistry:
 def _merchant_from_json(item: dict) -> Merchant:
     known = {"publicId", "secret", "name", "allowedOrigins", "redirectHosts", "requireHmac",
              "gatewayPublicId", "gatewaySecret", "allowUnsignedWidget", "allowUnsignedRedirect",
-             "savedCardCvv", "allowPayouts", *URL_KEYS}
+             "savedCardCvv", "allowPayouts", "notificationUrl", "checkUrl", *URL_KEYS}
     try:
         return Merchant(
             public_id=str(item["publicId"]),
@@ -116,10 +122,22 @@ def _merchant_from_json(item: dict) -> Merchant:
             allow_payouts=bool(item.get("allowPayouts", False)),
             gateway_public_id=str(item.get("gatewayPublicId", "")),
             gateway_secret=str(item.get("gatewaySecret", "")),
+            notification_url=_http_url(item, "notificationUrl"),
+            check_url=_http_url(item, "checkUrl"),
             extra={k: v for k, v in item.items() if k not in known},
         )
     except KeyError as missing:
         raise ValueError(f"a merchant in the merchants file lacks {missing}") from None
+
+
+def _http_url(item: dict, key: str) -> str:
+    """An http(s) URL of the merchants file, or "" when absent; anything else refuses the file."""
+    value = str(item.get(key) or "")
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"merchant {item.get('publicId')!r}: {key} must be an http(s) URL")
+    return value
 
 
 def load_registry(path: str | None, mode: str) -> MerchantRegistry:

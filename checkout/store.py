@@ -1,5 +1,6 @@
 """State that must be shared and durable: which checkout is paid or in flight (so a link
-is never charged twice), declines, the 3-D Secure context, idempotency keys, and payouts.
+is never charged twice), declines, the 3-D Secure context, idempotency keys, payouts, and
+the outbox of notifications to the merchant.
 
 SQLAlchemy Core on one engine per app: SQLite (WAL) by default, embedded; PostgreSQL
 (psycopg 3) when several servers share one database. The tables are declared once here;
@@ -10,6 +11,12 @@ it changed one row), atomic on both engines: on SQLite each write transaction be
 ``IMMEDIATE`` (it takes the file's write lock before it reads), on PostgreSQL the
 concurrent UPDATE waits for the row and re-checks its WHERE on the winner's version.
 
+The outbox: a store made with ``notices`` (see :mod:`checkout.flows.notify`) asks it, inside
+the transaction of every state change that moves a row, what the merchant must be told,
+and writes that notification in the same transaction: a crash can lose neither without
+the other. A notification is unique per (subject, key), so a state reached twice (two
+servers recording one answer) is told once.
+
 No card number or CVV ever comes here: only the whitelisted columns can be written, and a
 masked PAN (first six, last four) is the most that is kept."""
 from __future__ import annotations
@@ -18,7 +25,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -59,7 +66,15 @@ COMPLETED = "completed"
 DECLINED = "declined"
 PENDING = "pending"
 CANCELLED = "cancelled"
-STATES = (OPEN, PROCESSING, AWAITING_3DS, COMPLETED, DECLINED, PENDING, CANCELLED)
+EXPIRED = "expired"
+STATES = (OPEN, PROCESSING, AWAITING_3DS, COMPLETED, DECLINED, PENDING, CANCELLED, EXPIRED)
+
+#: A notification's states: waiting for a (next) delivery, confirmed by the merchant, or
+#: given up after the last try of the schedule.
+NOTIFY_PENDING = "pending"
+DELIVERED = "delivered"
+FAILED = "failed"
+NOTIFICATION_STATES = (NOTIFY_PENDING, DELIVERED, FAILED)
 
 #: The payout statuses (the OMNO payout API's); ``checkout.payouts`` names them one by one.
 PAYOUT_STATUSES = ("CREATED", "WAITING_FOR_CONFIRMATION", "PENDING", "PROCESSED", "REJECTED", "FAILED")
@@ -92,7 +107,18 @@ checkouts = Table(
     Column("charges", Integer, nullable=False, server_default=text("0")),
     Column("created_at", Seconds, nullable=False),
     Column("updated_at", Seconds, nullable=False),
+    # 0002: what the worker and the merchant API need without the customer's link.
+    Column("payload", Text),  # the token's payload (JSON): amount, URLs, data, expiry
+    Column("expires_at", Seconds),
+    Column("parent_id", Text),  # a crypto quote's checkout: the checkout it pays
+    Column("expiry", Text),  # MM/YYYY of the card of the latest attempt (notifications)
+    Column("holder", Text),
+    Column("saved_token", Text),  # the gateway's token of an approved card with accountId
+    Column("check_at", Seconds),  # when the worker next asks the gateway about it
+    Column("checks", Integer, nullable=False, server_default=text("0")),
 )
+Index("checkouts_state", checkouts.c.state, checkouts.c.check_at)
+Index("checkouts_invoice", checkouts.c.merchant, checkouts.c.invoice_id)
 
 declines = Table(
     "declines", metadata,
@@ -150,9 +176,45 @@ _PAYOUT_INVOICE_WHERE = payouts.c.invoice_id.is_not(None)
 Index("payouts_invoice", payouts.c.merchant, payouts.c.invoice_id, unique=True,
       sqlite_where=_PAYOUT_INVOICE_WHERE, postgresql_where=_PAYOUT_INVOICE_WHERE)
 
+notifications = Table(
+    "notifications", metadata,
+    Column("id", Text, primary_key=True),  # ntf_<hex>: also the body's notificationId and webhook-id
+    Column("merchant", Text, nullable=False),
+    Column("subject", Text, nullable=False),  # the checkout's or payout's id
+    Column("event", Text, nullable=False),
+    Column("key", Text, nullable=False),  # one notification per (subject, key)
+    Column("url", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the exact JSON sent, every time
+    Column("state", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("round", Integer, nullable=False, server_default=text("0")),  # tries since made or resent
+    Column("next_at", Seconds, nullable=False),
+    Column("lease_until", Seconds),  # a worker is delivering it until then
+    Column("leased_by", Text),
+    Column("created_at", Seconds, nullable=False),
+    Column("updated_at", Seconds, nullable=False),
+    Column("delivered_at", Seconds),
+)
+Index("notifications_key", notifications.c.subject, notifications.c.key, unique=True)
+Index("notifications_due", notifications.c.state, notifications.c.next_at)
+Index("notifications_merchant", notifications.c.merchant, notifications.c.state, notifications.c.created_at)
+
+notification_attempts = Table(
+    "notification_attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("notification_id", Text, nullable=False),
+    Column("at", Seconds, nullable=False),
+    Column("http_status", Integer),
+    Column("answer", Text),  # the first 200 characters of the answer
+    Column("error", Text),  # why it did not count (timeout, refused, wrong body)
+    Column("worker", Text),
+    Index("notification_attempts_of", "notification_id", "at"),
+)
+
 #: The only checkout columns a caller may write (no place for a card number or CVV).
-_FIELDS = ("transaction_id", "status", "status_code", "reason", "reason_code", "masked_pan", "brand")
-_ATTEMPT_FIELDS = ("transaction_id", "status", "status_code", "reason", "reason_code")
+_FIELDS = ("transaction_id", "status", "status_code", "reason", "reason_code", "masked_pan", "brand",
+           "expiry", "holder", "saved_token")
+_ATTEMPT_FIELDS = ("transaction_id", "status", "status_code", "reason", "reason_code", "saved_token")
 #: The only payout columns a status change may write.
 _PAYOUT_FIELDS = ("method", "payment_type_id", "destination", "brand", "transaction_id", "gateway_status",
                   "status_code", "reason_code", "reason")
@@ -284,10 +346,54 @@ class Checkout:
     charges: int
     created_at: float
     updated_at: float
+    payload: str | None = None
+    expires_at: float | None = None
+    parent_id: str | None = None
+    expiry: str | None = None
+    holder: str | None = None
+    saved_token: str | None = None
+    check_at: float | None = None
+    checks: int = 0
 
     @property
     def transactions(self) -> list[str]:
         return [t for t in self.seen_transactions.split(",") if t]
+
+    @property
+    def data(self) -> dict | None:
+        """The token's payload as it was when the checkout was first seen (None for a
+        checkout recorded before the payloads were kept)."""
+        return json.loads(self.payload) if self.payload else None
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A notification to write with the state change that causes it (see ``notices``)."""
+
+    id: str
+    merchant: str
+    subject: str
+    event: str
+    key: str
+    url: str
+    body: str
+
+
+#: What a store asks, inside a state change's transaction, about the row it moved: the
+#: notification the change causes, or None.
+CheckoutNotices = Callable[[Checkout], "Outbound | None"]
+PayoutNotices = Callable[["Payout"], "Outbound | None"]
+
+
+def _outbox(db: Connection, engine: Engine, out: Outbound | None) -> None:
+    """Write ``out`` in the caller's transaction (once per subject and key)."""
+    if out is None:
+        return
+    now = time.time()
+    db.execute(_insert(engine, notifications).values(
+        id=out.id, merchant=out.merchant, subject=out.subject, event=out.event, key=out.key, url=out.url,
+        body=out.body, state=NOTIFY_PENDING, next_at=now, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=[notifications.c.subject, notifications.c.key]))
 
 
 def _writable(fields: dict[str, Any]) -> None:
@@ -305,22 +411,90 @@ def _seen(values: dict[str, Any], fields: dict[str, Any]) -> None:
 
 class Store(_Tables):
     """The checkouts and what hangs on them; one engine, each call its own transaction.
-    ``database``: a SQLite path, a URL, or an engine to share (see :func:`init_app`)."""
+    ``database``: a SQLite path, a URL, or an engine to share (see :func:`init_app`).
+    ``notices``: what a moved row must tell the merchant (written in the same transaction)."""
+
+    def __init__(self, database: str | URL | Engine, notices: CheckoutNotices | None = None):
+        super().__init__(database)
+        self.notices = notices
 
     # -- checkouts ---------------------------------------------------------------------
     def ensure(self, checkout_id: str, merchant: str, invoice_id: str | None, amount: str,
-               currency: str) -> Checkout:
+               currency: str, payload: dict | None = None, parent_id: str | None = None) -> Checkout:
+        """The checkout's row, made on first sight with the token's ``payload`` (kept so
+        that the worker and the merchant API know it without the link). A row that
+        exists is only read: a GET of a known checkout writes nothing."""
+        found = self.get(checkout_id)
+        if found is not None and (found.payload is not None or payload is None):
+            return found
         now = time.time()
+        kept = json.dumps(payload, separators=(",", ":"), ensure_ascii=False) if payload is not None else None
+        expires = float(payload["exp"]) if payload and payload.get("exp") is not None else None
         with self._write() as db:
-            db.execute(_insert(self.engine, checkouts).values(
+            statement = _insert(self.engine, checkouts).values(
                 id=checkout_id, merchant=merchant, invoice_id=invoice_id, amount=amount, currency=currency,
-                created_at=now, updated_at=now).on_conflict_do_nothing(index_elements=[checkouts.c.id]))
+                created_at=now, updated_at=now, payload=kept, expires_at=expires,
+                parent_id=parent_id or (payload or {}).get("parent"))
+            if kept is None:
+                db.execute(statement.on_conflict_do_nothing(index_elements=[checkouts.c.id]))
+            else:  # a row made before its payload was known (a quote's) gains it
+                db.execute(statement.on_conflict_do_update(
+                    index_elements=[checkouts.c.id],
+                    set_={"payload": func.coalesce(checkouts.c.payload, statement.excluded.payload),
+                          "expires_at": func.coalesce(checkouts.c.expires_at, statement.excluded.expires_at)}))
         return self.get(checkout_id)
 
     def get(self, checkout_id: str) -> Checkout | None:
         with self._read() as db:
             row = db.execute(select(checkouts).where(checkouts.c.id == checkout_id)).mappings().first()
         return Checkout(**row) if row else None
+
+    def of_merchant(self, merchant: str, invoice_id: str | None = None, limit: int = 100) -> list[Checkout]:
+        """A merchant's checkouts (those it made by the API or its customers opened),
+        newest first; with ``invoice_id``, those of that invoice."""
+        c = checkouts.c
+        statement = select(checkouts).where(c.merchant == merchant, c.parent_id.is_(None))
+        if invoice_id is not None:
+            statement = statement.where(c.invoice_id == invoice_id)
+        with self._read() as db:
+            rows = db.execute(statement.order_by(c.created_at.desc(), c.id).limit(limit)).mappings().all()
+        return [Checkout(**r) for r in rows]
+
+    def with_transaction(self, merchant: str, transaction_id: str) -> list[Checkout]:
+        """The merchant's checkouts whose latest charge is ``transaction_id``."""
+        c = checkouts.c
+        with self._read() as db:
+            rows = db.execute(select(checkouts).where(c.merchant == merchant,
+                                                      c.transaction_id == str(transaction_id))).mappings().all()
+        return [Checkout(**r) for r in rows]
+
+    def due_checks(self, states: tuple[str, ...], now: float, limit: int = 100) -> list[Checkout]:
+        """Checkouts in ``states`` the worker should ask the gateway about now (their
+        payload known, not a quote's: the checkout a quote pays is asked instead)."""
+        c = checkouts.c
+        with self._read() as db:
+            rows = db.execute(select(checkouts).where(
+                c.state.in_(states), c.payload.is_not(None), c.parent_id.is_(None),
+                (c.check_at.is_(None)) | (c.check_at <= now)).order_by(c.updated_at).limit(limit)).mappings().all()
+        return [Checkout(**r) for r in rows]
+
+    def claim_check(self, checkout_id: str, now: float, next_at: float) -> bool:
+        """Take the check due ``now`` (compare-and-set on ``check_at``): of several
+        workers one asks the gateway, and the next look is at ``next_at``."""
+        c = checkouts.c
+        with self._write() as db:
+            return db.execute(update(checkouts).where(
+                c.id == checkout_id, (c.check_at.is_(None)) | (c.check_at <= now))
+                .values(check_at=next_at, checks=c.checks + 1)).rowcount == 1
+
+    def past_expiry(self, states: tuple[str, ...], now: float, limit: int = 100) -> list[Checkout]:
+        """Checkouts in ``states`` whose link expired by ``now``."""
+        c = checkouts.c
+        with self._read() as db:
+            rows = db.execute(select(checkouts).where(c.state.in_(states), c.expires_at.is_not(None),
+                                                      c.expires_at <= now, c.parent_id.is_(None))
+                              .order_by(c.expires_at).limit(limit)).mappings().all()
+        return [Checkout(**r) for r in rows]
 
     @staticmethod
     def _moves(to_state: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -332,7 +506,8 @@ class Store(_Tables):
             # A new attempt starts clean: the last one's transaction id and answer must never
             # stand for this one (its status check would ask about the old transaction).
             fields = {**dict.fromkeys(_ATTEMPT_FIELDS), **fields}
-        values: dict[str, Any] = {"state": to_state, "updated_at": time.time(), **_typed(checkouts, fields)}
+        values: dict[str, Any] = {"state": to_state, "updated_at": time.time(), **_typed(checkouts, fields),
+                                  "check_at": None, "checks": 0}  # the worker's backoff starts again
         _seen(values, fields)
         if to_state == PROCESSING:
             values["charges"] = checkouts.c.charges + 1
@@ -340,14 +515,19 @@ class Store(_Tables):
             values["declines"] = checkouts.c.declines + 1
         return values
 
-    @staticmethod
-    def _transition(db: Connection, checkout_id: str, from_states: tuple[str, ...], max_declines: int | None,
-                    values: dict[str, Any]) -> bool:
+    def _transition(self, db: Connection, checkout_id: str, from_states: tuple[str, ...],
+                    max_declines: int | None, values: dict[str, Any]) -> bool:
+        """The compare-and-set, and (when it moved the row) its notification, in ``db``'s
+        transaction."""
         c = checkouts.c
         statement = update(checkouts).where(c.id == checkout_id, c.state.in_(tuple(from_states)))
         if max_declines is not None:
             statement = statement.where(c.declines < max_declines)
-        return db.execute(statement.values(values)).rowcount == 1
+        moved = db.execute(statement.values(values)).rowcount == 1
+        if moved and self.notices is not None:
+            row = db.execute(select(checkouts).where(c.id == checkout_id)).mappings().one()
+            _outbox(db, self.engine, self.notices(Checkout(**row)))
+        return moved
 
     def transition(self, checkout_id: str, from_states: tuple[str, ...], to_state: str,
                    max_declines: int | None = None, **fields) -> bool:
@@ -538,6 +718,10 @@ class PayoutStore(_Tables):
     """The payouts table. Every status change is a compare-and-set on the current status,
     so two submissions (or a submission and the merchant's reject) never both win."""
 
+    def __init__(self, database: str | URL | Engine, notices: PayoutNotices | None = None):
+        super().__init__(database)
+        self.notices = notices
+
     def create(self, *, merchant: str, amount: str, currency: str, invoice_id: str | None, description: str,
                customer: dict, kyc_verified: bool, locale: str | None, success_url: str | None,
                failure_url: str | None, request_hash: str, status: str) -> tuple[Payout, bool]:
@@ -566,18 +750,145 @@ class PayoutStore(_Tables):
             return _payout(db.execute(select(payouts).where(payouts.c.id == pid)).mappings().first())
 
     def transition(self, pid: str, from_statuses: tuple[str, ...], to: str, **fields) -> bool:
-        """Move to ``to`` only from one of ``from_statuses``; True when this call did it."""
+        """Move to ``to`` only from one of ``from_statuses``; True when this call did it
+        (and then, in the same transaction, the notification it causes is written)."""
         unknown = set(fields) - set(_PAYOUT_FIELDS)
         if unknown:
             raise ValueError(f"not payout columns: {sorted(unknown)}")
         p = payouts.c
         with self._write() as db:
-            return db.execute(update(payouts).where(p.id == pid, p.status.in_(tuple(from_statuses)))
-                              .values(status=to, updated_at=time.time(), **_typed(payouts, fields))).rowcount == 1
+            moved = db.execute(update(payouts).where(p.id == pid, p.status.in_(tuple(from_statuses)))
+                               .values(status=to, updated_at=time.time(), **_typed(payouts, fields))).rowcount == 1
+            if moved and self.notices is not None and to not in from_statuses:
+                row = db.execute(select(payouts).where(p.id == pid)).mappings().one()
+                _outbox(db, self.engine, self.notices(_payout(row)))
+            return moved
 
     def note(self, pid: str, status: str, **fields) -> bool:
         """Record what the gateway said while the status stays ``status``."""
         return self.transition(pid, (status,), status, **fields)
+
+
+# -- the outbox --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Notification:
+    id: str
+    merchant: str
+    subject: str
+    event: str
+    key: str
+    url: str
+    body: str
+    state: str
+    attempts: int
+    round: int
+    next_at: float
+    lease_until: float | None
+    leased_by: str | None
+    created_at: float
+    updated_at: float
+    delivered_at: float | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One delivery of a notification and what the merchant answered."""
+
+    at: float
+    http_status: int | None
+    answer: str | None
+    error: str | None
+    worker: str | None = None
+    id: int | None = None
+    notification_id: str | None = None
+
+
+class Outbox(_Tables):
+    """The notifications to the merchants and every attempt to deliver them.
+
+    A worker *claims* due notifications with a lease (``lease_until``): in one transaction
+    it picks them (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so workers never wait on each
+    other's rows; SQLite: the write lock taken at BEGIN IMMEDIATE) and marks them its own.
+    Another worker takes a notification only once its lease is over, so two never send
+    one at the same time, and one killed mid-delivery leaves it to the next."""
+
+    def get(self, nid: str) -> Notification | None:
+        with self._read() as db:
+            row = db.execute(select(notifications).where(notifications.c.id == nid)).mappings().first()
+        return Notification(**row) if row else None
+
+    def of(self, merchant: str | None = None, state: str | None = None, subject: str | None = None,
+           limit: int = 100) -> list[Notification]:
+        """Notifications, newest first, by merchant, state and subject."""
+        n = notifications.c
+        statement = select(notifications)
+        if merchant is not None:
+            statement = statement.where(n.merchant == merchant)
+        if state is not None:
+            statement = statement.where(n.state == state)
+        if subject is not None:
+            statement = statement.where(n.subject == subject)
+        with self._read() as db:
+            rows = db.execute(statement.order_by(n.created_at.desc(), n.id).limit(limit)).mappings().all()
+        return [Notification(**r) for r in rows]
+
+    def attempts(self, nid: str) -> list[Attempt]:
+        a = notification_attempts.c
+        with self._read() as db:
+            rows = db.execute(select(notification_attempts).where(a.notification_id == nid)
+                              .order_by(a.at, a.id)).mappings().all()
+        return [Attempt(**r) for r in rows]
+
+    def add(self, out: Outbound) -> None:
+        """Write a notification on its own (the state changes write theirs themselves)."""
+        with self._write() as db:
+            _outbox(db, self.engine, out)
+
+    def claim(self, worker: str, now: float, lease_seconds: float, limit: int = 20) -> list[Notification]:
+        """Take up to ``limit`` due notifications for ``worker`` until ``now + lease_seconds``."""
+        n = notifications.c
+        due = (n.state == NOTIFY_PENDING) & (n.next_at <= now) & (n.lease_until.is_(None) | (n.lease_until <= now))
+        with self._write() as db:
+            pick = select(n.id).where(due).order_by(n.next_at, n.id).limit(limit)
+            if self.engine.dialect.name == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            ids = list(db.execute(pick).scalars())
+            if not ids:
+                return []
+            db.execute(update(notifications).where(n.id.in_(ids), due)
+                       .values(lease_until=now + lease_seconds, leased_by=worker))
+            rows = db.execute(select(notifications).where(n.id.in_(ids), n.leased_by == worker)
+                              .order_by(n.next_at, n.id)).mappings().all()
+        return [Notification(**r) for r in rows]
+
+    def finish(self, nid: str, worker: str, attempt: Attempt, delivered: bool, next_at: float | None) -> bool:
+        """Record ``attempt`` and what follows: delivered, tried again at ``next_at``, or
+        failed (``next_at`` None). Only the worker holding the lease may; False otherwise."""
+        n = notifications.c
+        if delivered:
+            values = {"state": DELIVERED, "delivered_at": attempt.at}
+        elif next_at is None:
+            values = {"state": FAILED}
+        else:
+            values = {"next_at": next_at}
+        with self._write() as db:
+            moved = db.execute(update(notifications).where(n.id == nid, n.leased_by == worker,
+                                                           n.state == NOTIFY_PENDING)
+                               .values(**values, attempts=n.attempts + 1, round=n.round + 1,
+                                       lease_until=None, leased_by=None, updated_at=time.time())).rowcount == 1
+            if moved:
+                db.execute(insert(notification_attempts).values(
+                    notification_id=nid, at=attempt.at, http_status=attempt.http_status,
+                    answer=attempt.answer, error=attempt.error, worker=worker))
+        return moved
+
+    def resend(self, nid: str, now: float | None = None) -> bool:
+        """Send a notification again from the start of the schedule (failed or not)."""
+        n = notifications.c
+        with self._write() as db:
+            return db.execute(update(notifications).where(n.id == nid).values(
+                state=NOTIFY_PENDING, round=0, next_at=time.time() if now is None else now,
+                lease_until=None, leased_by=None, updated_at=time.time())).rowcount == 1
 
 
 # -- the app ---------------------------------------------------------------------------
@@ -589,3 +900,4 @@ def init_app(app: Flask) -> None:
     engine = make_engine(database)
     app.extensions["checkout.store"] = Store(engine)
     app.extensions["checkout.payouts"] = PayoutStore(engine)
+    app.extensions["checkout.outbox"] = Outbox(engine)

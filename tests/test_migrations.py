@@ -23,6 +23,9 @@ from checkout.config import ConfigError
 from checkout.store import PayoutStore, Store, make_engine
 
 TABLES = {"checkouts", "declines", "threeds", "idempotency", "payouts"}
+#: The tables the second revision adds (the outbox).
+OUTBOX_TABLES = {"notifications", "notification_attempts"}
+HEAD = "0002"
 UPGRADE = "flask --app checkout db upgrade"
 
 #: The "old code": the schema as checkout/store.py and checkout/payouts.py made it at
@@ -167,16 +170,16 @@ def test_an_empty_database_upgrades_to_head(empty_database):
     engine = make_engine(empty_database)
     try:
         assert migrations.current(engine) is None
-        assert migrations.upgrade(engine) == migrations.head() == "0001"
-        assert migrations.current(engine) == "0001" and migrations.behind(engine) is None
-        assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
+        assert migrations.upgrade(engine) == migrations.head() == HEAD
+        assert migrations.current(engine) == HEAD and migrations.behind(engine) is None
+        assert set(inspect(engine).get_table_names()) == TABLES | OUTBOX_TABLES | {"alembic_version"}
         indexes = {i["name"]: i for i in inspect(engine).get_indexes("payouts")}
         assert indexes["payouts_invoice"]["unique"]
         assert {i["name"] for i in inspect(engine).get_indexes("declines")} == {"declines_ip"}
         # The first revision and the tables of checkout/store.py agree.
         with engine.connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), st.metadata) == []
-        assert migrations.upgrade(engine) == "0001"  # again: nothing to do
+        assert migrations.upgrade(engine) == HEAD  # again: nothing to do
     finally:
         engine.dispose()
 
@@ -185,7 +188,7 @@ def test_the_first_revision_is_the_old_schema(tmp_path):
     """Column by column (type, default, key) and index by index, as the old code made it."""
     old = sqlite3.connect(old_file(tmp_path / "old.sqlite3"))
     engine = make_engine(str(tmp_path / "new.sqlite3"))
-    migrations.upgrade(engine)
+    migrations.upgrade(engine, "0001")
     engine.dispose()
     new = sqlite3.connect(tmp_path / "new.sqlite3")
 
@@ -229,11 +232,11 @@ def test_an_old_file_upgrades_with_its_rows_by_db_upgrade(tmp_path):
     current = flask(config, "db", "current")
     assert current.returncode == 0 and current.stdout.strip() == "none", current.stderr
     check = flask(config, "db", "check")
-    assert check.returncode == 1 and f"the code needs 0001: run `{UPGRADE}`" in check.stderr
+    assert check.returncode == 1 and f"the code needs {HEAD}: run `{UPGRADE}`" in check.stderr
     upgraded = flask(config, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "upgraded from revision none to 0001" in upgraded.stdout
-    assert flask(config, "db", "current").stdout.strip() == "0001"
+    assert f"upgraded from revision none to {HEAD}" in upgraded.stdout
+    assert flask(config, "db", "current").stdout.strip() == HEAD
     assert flask(config, "db", "check").returncode == 0
 
     engine = make_engine(str(path))
@@ -244,7 +247,7 @@ def test_an_old_file_upgrades_with_its_rows_by_db_upgrade(tmp_path):
 def test_an_old_file_upgrades_with_its_rows_when_a_sandbox_starts(tmp_path):
     path = old_file(tmp_path / "checkout.sqlite3")
     app = create_app(base_config(tmp_path, DATABASE=str(path)))
-    assert migrations.current(app.extensions["checkout.store"].engine) == "0001"
+    assert migrations.current(app.extensions["checkout.store"].engine) == HEAD
     assert_old_rows_are_there(app.extensions["checkout.store"], app.extensions["checkout.payouts"])
 
 
@@ -265,18 +268,18 @@ def test_production_refuses_an_empty_database_and_starts_after_db_upgrade(tmp_pa
     config = production(tmp_path, empty_database)
     with pytest.raises(ConfigError) as refused:
         create_app(config)
-    assert str(refused.value) == f"the database is at revision none, the code needs 0001: run `{UPGRADE}`"
+    assert str(refused.value) == f"the database is at revision none, the code needs {HEAD}: run `{UPGRADE}`"
     # The very command the message names, in production mode, on that database.
     upgraded = flask(config, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     app = create_app(config)
-    assert migrations.current(app.extensions["checkout.store"].engine) == "0001"
+    assert migrations.current(app.extensions["checkout.store"].engine) == HEAD
     app.extensions["checkout.store"].engine.dispose()
 
 
 def test_production_refuses_an_old_file(tmp_path):
     config = production(tmp_path, str(old_file(tmp_path / "checkout.sqlite3")))
-    with pytest.raises(ConfigError, match="revision none, the code needs 0001"):
+    with pytest.raises(ConfigError, match=f"revision none, the code needs {HEAD}"):
         create_app(config)
     assert flask(config, "db", "upgrade").returncode == 0
     app = create_app(config)
@@ -297,11 +300,11 @@ def test_production_refuses_a_database_newer_than_the_code(tmp_path):
 def test_db_current_and_check_print_head(app):
     runner = app.test_cli_runner()
     current = runner.invoke(args=["db", "current"])
-    assert current.exit_code == 0 and current.stdout.strip() == migrations.head() == "0001"
+    assert current.exit_code == 0 and current.stdout.strip() == migrations.head() == HEAD
     check = runner.invoke(args=["db", "check"])
-    assert check.exit_code == 0 and "0001 (head)" in check.stdout
+    assert check.exit_code == 0 and f"{HEAD} (head)" in check.stdout
     again = runner.invoke(args=["db", "upgrade"])
-    assert again.exit_code == 0 and "at revision 0001 (head)" in again.stdout
+    assert again.exit_code == 0 and f"at revision {HEAD} (head)" in again.stdout
 
 
 # -- several servers starting at once ------------------------------------------------------
@@ -333,8 +336,25 @@ def test_servers_starting_at_once_upgrade_one_database_once(tmp_path, empty_data
     failures = [err for server in servers for _, err in [server.communicate(timeout=120)] if server.returncode]
     assert not failures, failures[0]
     engine = make_engine(empty_database)
-    assert migrations.current(engine) == "0001"
+    assert migrations.current(engine) == HEAD
     with engine.connect() as db:
         assert db.execute(text("SELECT COUNT(*) FROM alembic_version")).scalar_one() == 1
-    assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
+    assert set(inspect(engine).get_table_names()) == TABLES | OUTBOX_TABLES | {"alembic_version"}
     engine.dispose()
+
+
+def test_the_outbox_revision_keeps_the_checkouts_of_the_first(database):
+    """A database at 0001 with checkouts in it gains the outbox and the new columns; its
+    rows stay, the new columns empty (the worker leaves such a checkout to its page)."""
+    engine = make_engine(database)
+    try:
+        migrations.upgrade(engine, "0001")
+        with engine.begin() as db:
+            db.execute(text("INSERT INTO checkouts (id, merchant, amount, currency, state, created_at, updated_at)"
+                            " VALUES ('old', 'pbid_test', '1.00', 'USD', 'pending', 1, 1)"))
+        assert migrations.upgrade(engine) == HEAD
+        old = Store(engine).get("old")
+        assert (old.state, old.payload, old.expires_at, old.checks) == ("pending", None, None, 0)
+        assert OUTBOX_TABLES <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()

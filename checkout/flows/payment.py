@@ -26,6 +26,7 @@ from ..gateway import GatewayError, Outcome, open_gateway
 from ..gateway.base import CREATED, STATUS_NAMES, WAITING_CODES, CryptoQuote, Gateway, SavedCard
 from ..merchants import Merchant
 from ..store import Checkout, Store
+from .merchant import check_fields, payment_check
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,12 @@ log = logging.getLogger(__name__)
 IN_FLIGHT = (st.PROCESSING, st.AWAITING_3DS, st.PENDING)
 #: States a new attempt may start from (declines within the limit).
 PAYABLE = (st.OPEN, st.DECLINED)
+
+#: The status of a checkout nobody paid that ended without a transaction (not in the
+#: seed's dictionary: nothing was made at the gateway): cancelled by the customer, or
+#: expired.
+CANCELLED_STATUS = ("Cancelled", 0)
+EXPIRED_STATUS = ("Expired", 0)
 
 #: Which of the merchant's URLs a result goes to.
 ResultKind = Literal["success", "failure", "pending", "cancel"]
@@ -48,9 +55,10 @@ ResultKind = Literal["success", "failure", "pending", "cancel"]
 #: ``open``     the checkout is open again (nothing was made at the gateway);
 #: ``expired``  the crypto quote expired unpaid (``quote``);
 #: ``limited``  too many declines from this client address: nothing was tried;
-#: ``unreachable`` the gateway could not be asked before charging: nothing was charged.
+#: ``unreachable`` the gateway could not be asked before charging: nothing was charged;
+#: ``refused``  the merchant's Payment Check refused the payment: nothing was charged.
 StepKind = Literal["stands", "merchant", "declined", "acs", "handover", "quote", "pending", "settled",
-                   "open", "expired", "limited", "unreachable"]
+                   "open", "expired", "limited", "unreachable", "refused"]
 
 
 @dataclass(frozen=True)
@@ -132,8 +140,73 @@ def limits() -> Limits:
 def open_session(payload: dict, merchant: Merchant) -> Session:
     """The checkout of a verified token, its row made on first sight."""
     row = store().ensure(payload["cid"], merchant.public_id, payload.get("invoiceId"), payload["amount"],
-                         payload["currency"])
+                         payload["currency"], payload=payload)
     return Session(payload, merchant, row)
+
+
+def known_session(checkout_id: str, merchant: Merchant) -> Session | None:
+    """A checkout of ``merchant`` by its id, without its link (None: no such checkout of
+    this merchant; a crypto quote's own checkout is part of the one it pays)."""
+    c = store().get(checkout_id)
+    if c is None or c.merchant != merchant.public_id or c.parent_id:
+        return None
+    payload = c.data or {"cid": c.id, "m": c.merchant, "amount": c.amount, "currency": c.currency,
+                         **({"invoiceId": c.invoice_id} if c.invoice_id else {})}
+    return Session(payload, merchant, c)
+
+
+def checkouts_of(merchant: Merchant, invoice_id: str, limit: int = 100) -> list[Checkout]:
+    """The merchant's checkouts of one invoice, newest first."""
+    return store().of_merchant(merchant.public_id, invoice_id, limit)
+
+
+def iso(ts: float | None) -> str | None:
+    """Unix seconds as ISO 8601 UTC (``2026-12-02T07:16:37Z``)."""
+    return None if ts is None else st.iso(ts)
+
+
+#: The states the merchant API reports (``declined`` only once no more tries are left:
+#: before that the customer may still pay, and the checkout is ``open``).
+API_STATES = (st.OPEN, st.PROCESSING, st.AWAITING_3DS, st.PENDING, st.COMPLETED, st.DECLINED, st.CANCELLED,
+              st.EXPIRED)
+
+
+def api_state(c: Checkout, lim: Limits | None = None) -> str:
+    return st.OPEN if c.state == st.DECLINED and payable(c, lim) else c.state
+
+
+def summary(c: Checkout) -> dict:
+    """Where a checkout stands, as the merchant API answers it (``GET /checkout/<id>``)."""
+    payload = c.data or {}
+    return {"checkoutId": c.id, "state": api_state(c), "status": c.status, "statusCode": c.status_code,
+            "transactionId": c.transaction_id, "amount": float(c.amount), "currency": c.currency,
+            "invoiceId": c.invoice_id, "accountId": payload.get("accountId"), "reason": c.reason,
+            "reasonCode": c.reason_code, "attempts": c.charges, "declines": c.declines,
+            "createdAt": iso(c.created_at), "updatedAt": iso(c.updated_at), "expiresAt": iso(c.expires_at)}
+
+
+def expire(s: Session) -> bool:
+    """The merchant ends an open checkout (``POST /checkout/<id>/expire``): it can no
+    longer be paid. False when it is in flight or final (nothing changes)."""
+    lim = limits()
+    moved = store().transition(s.id, (st.OPEN,), st.EXPIRED) or \
+        store().transition(s.id, (st.DECLINED,), st.EXPIRED, max_declines=lim.max_declines)
+    s.refresh()
+    return moved
+
+
+def checked(s: Session, *, name: str | None = None, masked_pan: str | None = None, brand: str | None = None,
+            expiry: str | None = None) -> bool:
+    """The merchant's Payment Check for the claim just made (True: go on). A refusal
+    opens the checkout again: nothing was charged."""
+    if not s.merchant.check_url:
+        return True
+    ok, _why = payment_check(s.merchant, check_fields(s.refresh(), s.payload, name=name, masked_pan=masked_pan,
+                                                      brand=brand, card_expiry=expiry))
+    if not ok:
+        store().transition(s.id, (st.PROCESSING,), st.OPEN)
+        s.refresh()
+    return ok
 
 
 # -- where a checkout stands ---------------------------------------------------------------
@@ -217,7 +290,7 @@ def record(s: Session, outcome: Outcome, from_states: tuple[str, ...], ip: str |
     fields = _answer_fields(outcome)
     if outcome.kind == "completed":
         store().transition(s.id, from_states, st.COMPLETED, reason=outcome.reason,
-                           reason_code=outcome.reason_code, **fields)
+                           reason_code=outcome.reason_code, saved_token=outcome.token, **fields)
         c = s.refresh()
         return Step("merchant", c, result="success") if c.state == st.COMPLETED else Step("stands", c)
     if outcome.kind == "declined":
@@ -279,9 +352,12 @@ def pay_card(s: Session, card: CardDetails, *, ip: str | None, back_url: str, da
         return stands(s)
     if too_many_declines_from(ip, lim):
         return Step("limited", s.checkout)
-    if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
-                              masked_pan=cards.mask_pan(card.pan), brand=cards.card_brand(card.pan)):
+    masked, brand, expiry = cards.mask_pan(card.pan), cards.card_brand(card.pan), card_expiry(card)
+    if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines, masked_pan=masked,
+                              brand=brand, expiry=expiry, holder=card.name or None):
         return stands(s)  # another submission won: never charge twice
+    if not checked(s, name=card.name, masked_pan=masked, brand=brand, expiry=expiry):
+        return Step("refused", s.checkout)
     with open_gateway(s.merchant) as gateway:
         try:
             note_siblings(s, gateway)
@@ -300,6 +376,12 @@ def pay_card(s: Session, card: CardDetails, *, ip: str | None, back_url: str, da
             _unanswered(s, "charge", exc)
             return stands(s)
     return record(s, outcome, (st.PROCESSING,), ip)
+
+
+def card_expiry(card: CardDetails) -> str:
+    """The card's expiry as the seed's notifications write it: MM/YYYY."""
+    year = card.expiry_year + 2000 if card.expiry_year < 100 else card.expiry_year
+    return f"{card.expiry_month:02d}/{year}"
 
 
 def saved_cards(s: Session) -> list[SavedCard]:
@@ -322,9 +404,12 @@ def pay_saved(s: Session, card: SavedCard, cvv: str | None, *, ip: str | None) -
     lim = limits()
     if not payable(s.checkout, lim):
         return stands(s)
+    expiry = f"{card.expiry_month:02d}/{card.expiry_year}" if card.expiry_month and card.expiry_year else None
     if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
-                              masked_pan=card.masked_pan, brand=card.brand):
+                              masked_pan=card.masked_pan, brand=card.brand, expiry=expiry):
         return stands(s)
+    if not checked(s, masked_pan=card.masked_pan, brand=card.brand, expiry=expiry):
+        return Step("refused", s.checkout)
     with open_gateway(s.merchant) as gateway:
         try:
             outcome = gateway.charge_token(
@@ -356,8 +441,10 @@ def pay_method(s: Session, m: methods.Method, values: dict, *, ip: str | None, l
     if not payable(s.checkout, lim):
         return stands(s)
     if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
-                              masked_pan=None, brand=None):
+                              masked_pan=None, brand=None, expiry=None, holder=None):
         return stands(s)
+    if not checked(s):
+        return Step("refused", s.checkout)
     data = {**s.data, **methods.clean_fields(m, values, payout=False)}
     with open_gateway(s.merchant) as gateway:
         try:
@@ -389,11 +476,11 @@ def quote_crypto(s: Session, m: methods.Method, *, ip: str | None, locale: str |
     if not payable(s.checkout, lim):
         return stands(s)
     if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
-                              masked_pan=None, brand=None):  # not a card: no card's number on it
+                              masked_pan=None, brand=None, expiry=None, holder=None):  # not a card
         return stands(s)  # another payment, or another quote, came first
     quote_id = quote_checkout_id(s.id, m.type_id)
     store().ensure(quote_id, s.merchant.public_id, s.payload.get("invoiceId"), s.payload["amount"],
-                   s.payload["currency"])
+                   s.payload["currency"], parent_id=s.id)
     with open_gateway(s.merchant) as gateway:
         try:
             outcome = gateway_link(s, gateway, m, s.data, ip=ip, locale=locale, back_url=back_url)

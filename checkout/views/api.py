@@ -1,5 +1,6 @@
 """The merchant API (JSON, HTTP Basic auth ``publicId:secret``): checkout links, APM
-links, and the OpenAPI document that describes them."""
+links, where a checkout stands, expiring one, the notifications the merchant never
+confirmed, the gateway's own notifications, and the OpenAPI document of it all."""
 from __future__ import annotations
 
 import hashlib
@@ -9,15 +10,20 @@ from collections.abc import Callable
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import InternalServerError
 
-from .. import openapi
-from ..links import RequestError, create_apm_link, create_link
+from .. import links, openapi
+from ..flows import notify, worker
+from ..flows import payment as flow
+from ..links import Link, RequestError
 from ..merchants import Merchant
+from ..signatures import hmac_matches
 from ..urls import public_base
-from .apikit import error, read_json
+from .apikit import MAX_BODY, authenticate, error, read_json
 
 bp = Blueprint("api", __name__)
 
 API_PATHS = ("/checkout/link", "/payments/link")
+#: How many checkouts or notifications one list answer holds at most.
+LIST_LIMIT = 100
 
 
 def _idempotency_key() -> str | None:
@@ -29,7 +35,7 @@ def _idempotency_key() -> str | None:
     return key
 
 
-def _create(make_link: Callable[[object, Merchant], str], scope: str) -> Response:
+def _create(make_link: Callable[[object, Merchant], Link], scope: str) -> Response:
     """Authenticate, read the JSON body, and answer with a link: the same link again for
     a repeated ``Idempotency-Key`` with the same body, 409 with another body."""
     merchant, body, failure = read_json()
@@ -53,8 +59,11 @@ def _create(make_link: Callable[[object, Merchant], str], scope: str) -> Respons
         link = make_link(body, merchant)
     except RequestError as exc:
         return error(exc.message, 400, exc.errors)
-    answer = json.dumps({"success": True, "message": None, "model": {},
-                         "link": {"method": "get", "action": link}})
+    # Known from now on: GET /checkout/<id>, expiring it, and the worker's expiry.
+    session = flow.open_session(link.payload, merchant)
+    answer = json.dumps({"success": True, "message": None,
+                         "model": {"checkoutId": session.id, "expiresAt": flow.iso(link.payload["exp"])},
+                         "link": {"method": "get", "action": link.url}})
     if key:
         stored_hash, answer = store.idempotent(merchant.public_id, key, body_hash, answer)
         if stored_hash != body_hash:
@@ -66,13 +75,13 @@ def _create(make_link: Callable[[object, Merchant], str], scope: str) -> Respons
 @bp.post("/checkout/link")
 def checkout_link():
     """The seed's Checkout request: a link to the payment page."""
-    return _create(create_link, "")
+    return _create(links.checkout_link, "")
 
 
 @bp.post("/payments/link")
 def payments_link():
     """The seed's Link request: a link to pay by the APM ``data.paymentTypeId``."""
-    return _create(create_apm_link, "/payments/link\n")
+    return _create(links.apm_link, "/payments/link\n")
 
 
 @bp.route("/checkout/link", methods=["GET", "PUT", "PATCH", "DELETE"])
@@ -81,6 +90,103 @@ def wrong_method():
     response = error(f"{request.method} is not allowed here: use POST", 405)
     response.headers["Allow"] = "POST, OPTIONS"
     return response
+
+
+# -- where checkouts stand ----------------------------------------------------------------
+def _merchant() -> tuple[Merchant | None, Response | None]:
+    return authenticate()
+
+
+def _own_checkout(merchant: Merchant, checkout_id: str) -> flow.Session | None:
+    """The merchant's own checkout (another merchant's is not found, as none)."""
+    return flow.known_session(checkout_id, merchant)
+
+
+@bp.get("/checkout/<checkout_id>")
+def checkout_status(checkout_id: str):
+    """Where a checkout stands (the merchant's own only: any other id is 404)."""
+    merchant, failure = _merchant()
+    if failure:
+        return failure
+    s = _own_checkout(merchant, checkout_id)
+    if s is None:
+        return error("No such checkout", 404)
+    return jsonify({"success": True, "message": None, "model": flow.summary(s.checkout)})
+
+
+@bp.get("/checkout")
+def checkout_list():
+    """The merchant's checkouts of one invoice (``?invoiceId=``), newest first."""
+    merchant, failure = _merchant()
+    if failure:
+        return failure
+    invoice = request.args.get("invoiceId")
+    if not invoice:
+        return error("Give the invoiceId to list its checkouts: GET /checkout?invoiceId=…", 400,
+                     {"invoiceId": "is required"})
+    found = flow.checkouts_of(merchant, invoice, LIST_LIMIT)
+    return jsonify({"success": True, "message": None, "checkouts": [flow.summary(c) for c in found]})
+
+
+@bp.post("/checkout/<checkout_id>/expire")
+def checkout_expire(checkout_id: str):
+    """End an open checkout: it can no longer be paid (409 when in flight or final)."""
+    merchant, failure = _merchant()
+    if failure:
+        return failure
+    s = _own_checkout(merchant, checkout_id)
+    if s is None:
+        return error("No such checkout", 404)
+    if not flow.expire(s):
+        state = flow.summary(s.checkout)["state"]
+        response = jsonify({"success": False, "message": f"This checkout is {state}: it cannot be expired",
+                            "model": flow.summary(s.checkout)})
+        response.status_code = 409
+        return response
+    return jsonify({"success": True, "message": None, "model": flow.summary(s.checkout)})
+
+
+# -- notifications ------------------------------------------------------------------------
+@bp.get("/notifications")
+def notifications_list():
+    """The merchant's notifications, newest first (``?state=failed``: those never confirmed)."""
+    merchant, failure = _merchant()
+    if failure:
+        return failure
+    state = request.args.get("state")
+    if state is not None and state not in notify.STATES:
+        return error(f"state must be one of {', '.join(notify.STATES)}", 400, {"state": "is not a state"})
+    found = notify.outbox().of(merchant=merchant.public_id, state=state, limit=LIST_LIMIT)
+    return jsonify({"success": True, "message": None,
+                    "notifications": [notify.as_json(n, notify.outbox().attempts(n.id)) for n in found]})
+
+
+@bp.post("/gateway/notifications/<public_id>")
+def gateway_notification(public_id: str):
+    """The gateway's own notification (the address set in its back office): verified by
+    its Content-HMAC with this merchant's gateway secret, confirmed with ``{"code":0}``,
+    and the checkout it is about is settled at once (asking the gateway, never trusting
+    the body's status)."""
+    merchant = current_app.extensions["checkout.merchants"].get(public_id)
+    request.max_content_length = MAX_BODY
+    raw = request.get_data()
+    if merchant is None or not hmac_matches(raw, merchant.gateway_credentials[1], request.headers.get("Content-HMAC")):
+        response = jsonify({"code": 1, "message": "Content-HMAC does not match the body"})
+        response.status_code = 401
+        return response
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        response = jsonify({"code": 2, "message": "The body must be a JSON object"})
+        response.status_code = 400
+        return response
+    tid = body.get("transactionId")
+    if body.get("paymentTransactionId") is None:  # a refund's is about a payment we do not change
+        worker.settle_transaction(merchant.public_id, None if tid is None else str(tid),
+                                  None if body.get("invoiceId") is None else str(body["invoiceId"]))
+    return jsonify({"code": 0})
 
 
 @bp.errorhandler(InternalServerError)

@@ -9,18 +9,16 @@ from flask import Flask, Response, abort, current_app, g, redirect, render_templ
 from flask_babel import gettext as _
 
 from .. import results, security, themes, tokens
-from ..flows.payment import ResultKind, Session, open_session, pending_status
+from ..cards import BRAND_NAMES
+from ..flows.payment import CANCELLED_STATUS, ResultKind, Session, open_session, pending_status
 from ..forms import CardForm
 from ..merchants import Merchant
 from ..payouts import Payout, sign_token
-from ..store import AWAITING_3DS, CANCELLED, COMPLETED
+from ..store import AWAITING_3DS, CANCELLED, COMPLETED, EXPIRED
 from ..urls import gateway_origin, public_base
 
 #: Token modes: a payment page, a cashier, a direct link (an alternative method's own page).
 ALL_MODES = ("payment", "cashier", "apm")
-BRAND_NAMES = {"visa": "Visa", "mastercard": "Mastercard", "maestro": "Maestro", "mir": "Mir",
-               "amex": "American Express", "discover": "Discover", "jcb": "JCB",
-               "unionpay": "UnionPay", "diners": "Diners Club"}
 
 
 @dataclass
@@ -71,6 +69,8 @@ def final_page(ctx: Ctx) -> Response | None:
     if c.state == CANCELLED:
         return message_page(ctx, _("This payment was cancelled"), _("Nothing was charged."),
                             merchant_link(ctx, "cancel"), _("Return to the merchant"))
+    if c.state == EXPIRED:  # past its expiry, or expired by the merchant (POST /checkout/<id>/expire)
+        return expired_link()
     return None
 
 
@@ -170,10 +170,6 @@ def _result(ctx: Ctx, status: str | None = None, status_code: int | None = None)
             "status": status or c.status, "statusCode": status_code if status is not None else c.status_code,
             "amount": ctx.payload["amount"], "currency": ctx.payload["currency"],
             "reasonCode": c.reason_code, "reason": c.reason}
-
-
-#: The result of a cancelled checkout (not in the seed's dictionary: nothing was made).
-CANCELLED_STATUS = ("Cancelled", 0)
 
 
 def result_for(ctx: Ctx, kind: ResultKind) -> dict:
