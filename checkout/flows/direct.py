@@ -12,7 +12,18 @@ import time
 from .. import methods
 from .. import store as st
 from ..gateway import GatewayError, Outcome, open_gateway
-from .payment import IN_FLIGHT, Session, Step, find_charge, gateway_link, limits, note_siblings, stands, store
+from .payment import (
+    IN_FLIGHT,
+    Session,
+    Step,
+    checked,
+    find_charge,
+    gateway_link,
+    limits,
+    note_siblings,
+    stands,
+    store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +48,8 @@ def start(s: Session, m: methods.Method, values: dict, *, ip: str | None, locale
     the last attempt's answer (a new quote after one expired)."""
     if not store().transition(s.id, from_states, st.PROCESSING, **reset):
         return stands(s)  # another request started it
+    if not checked(s):
+        return Step("refused", s.checkout)
     data = {**s.data, **methods.clean_fields(m, values, payout=False)}
     with open_gateway(s.merchant) as gateway:
         try:

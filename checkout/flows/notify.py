@@ -204,7 +204,7 @@ def deliver_due(worker: str, now: float | None = None, limit: int = 50) -> int:
 
     def one(n: Notification) -> bool:
         with app.app_context():
-            return deliver(n, worker)
+            return deliver(n, worker, now)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(PARALLEL, len(taken))) as pool:
         list(pool.map(one, taken))

@@ -123,11 +123,13 @@ class Round:
 
 
 def run_round(worker: str, now: float | None = None) -> Round:
-    """One round of everything the worker does."""
+    """One round of everything the worker does: what it settles or expires is told in
+    the same round."""
     notices = 0
-    if current_app.config["GATEWAY_URL"] == "sandbox":
+    if current_app.config["GATEWAY_URL"] == "sandbox":  # the gateway's notices first: they settle at once
         notices = sandbox.deliver_notices(current_app._get_current_object(), now)
-    return Round(notified=notify.deliver_due(worker, now), settled=settle_due(now), expired=expire_due(now),
+    settled, expired = settle_due(now), expire_due(now)
+    return Round(notified=notify.deliver_due(worker, now), settled=settled, expired=expired,
                  gateway_notices=notices)
 
 

@@ -224,6 +224,9 @@ def _render(ctx: Ctx, m: apm.Method, step: Step, poll: bool = True) -> Response:
         return redirect(_page_url(ctx), code=303)
     if step.kind == "expired":
         return _crypto_page(ctx, m, step.quote, expired=True)
+    if step.kind == "refused":  # the merchant's Payment Check said no; opening again asks again
+        return message_page(ctx, _("The shop could not accept this payment"),
+                            _("Nothing was charged. Please try again later or contact the shop."), status=403)
     if step.kind == "quote":
         if request.method == "POST":
             return redirect(_page_url(ctx), code=303)

@@ -140,6 +140,12 @@ def render_state(ctx: Ctx) -> Response:
     return _payment_page(ctx)
 
 
+def refused_notice() -> str:
+    """The merchant's Payment Check said no."""
+    return _("The shop could not accept this payment. Nothing was charged. "
+             "Please try again later or contact the shop.")
+
+
 def _to_bank() -> str:
     return _("Your bank needs to confirm this payment. Taking you to your bank…")
 
@@ -169,6 +175,8 @@ def render_step(ctx: Ctx, step: Step, form: CardForm | None = None, method: meth
     if step.kind == "limited":
         return _payment_page(ctx, form, status=429, notice=_(
             "Too many declined payments from your connection. Please try again later."))
+    if step.kind == "refused":
+        return _payment_page(ctx, form, status=403, notice=refused_notice())
     if step.kind == "unreachable":
         return _payment_page(ctx, form, status=503, notice=_(
             "We could not reach the payment service. Nothing was charged. Please try again."))
