@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -59,7 +60,8 @@ class Server:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "checkout:create_app()"], cwd=REPO,
-                env={**env, "CHECKOUT_BIND": f"127.0.0.1:{self.port}"}, stdout=log, stderr=subprocess.STDOUT)
+                env={**env, "CHECKOUT_BIND": f"127.0.0.1:{self.port}"}, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)  # its own process group: kill() takes the workers too
         self._wait_until_ready()
 
     def _wait_until_ready(self, timeout: float = 60) -> None:
@@ -77,6 +79,12 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
+
+    def kill(self) -> None:
+        """SIGKILL to the master and its workers at once, as a crash or an OOM kill does:
+        no request finishes, nothing is cleaned up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process.poll() is None:
