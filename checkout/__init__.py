@@ -55,5 +55,6 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(demo.bp)
     cli.init_app(app)
     if config_module.flag(app.config["WORKER_IN_PROCESS"]) and not app.config.get("TESTING"):
-        worker.start_in_process(app)  # sandbox `make run`: notifications arrive with nothing else started
+        # sandbox `make run`: notifications arrive with nothing else started (set the event to stop it)
+        app.extensions["checkout.worker"] = worker.start_in_process(app)
     return app

@@ -768,6 +768,15 @@ class PayoutStore(_Tables):
         """Record what the gateway said while the status stays ``status``."""
         return self.transition(pid, (status,), status, **fields)
 
+    def unchanged_since(self, status: str, before: float, limit: int = 20) -> list[Payout]:
+        """Payouts in ``status`` that nothing wrote to since ``before`` (the worker asks
+        the gateway about them; asking writes, so each is asked at most once a while)."""
+        p = payouts.c
+        with self._read() as db:
+            rows = db.execute(select(payouts).where(p.status == status, p.updated_at <= before)
+                              .order_by(p.updated_at).limit(limit)).mappings().all()
+        return [_payout(r) for r in rows]
+
 
 # -- the outbox --------------------------------------------------------------------------
 @dataclass(frozen=True)

@@ -261,7 +261,7 @@ class Site:
         return response.json["link"]["action"]
 
 
-def _serve(tmp_path, mode: str, **extra) -> Iterator[Site]:
+def serve_site(tmp_path, mode: str, **extra) -> Iterator[Site]:
     servers = []
     config = base_config(tmp_path, GATEWAY_TIMEOUT=2, SANDBOX_SLOW_SECONDS=3, PENDING_REFRESH=1, **extra)
     if mode == "standalone":
@@ -284,7 +284,7 @@ def _serve(tmp_path, mode: str, **extra) -> Iterator[Site]:
 def site(request, tmp_path) -> Iterator[Site]:
     """The app on a free loopback port with the sandbox in-process, then with the sandbox
     as its own server on another origin."""
-    yield from _serve(tmp_path, request.param)
+    yield from serve_site(tmp_path, request.param)
 
 
 class MerchantSite(LiveServer):

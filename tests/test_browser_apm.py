@@ -12,9 +12,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(params=["inprocess", "standalone"])
 def site(request, tmp_path):
-    from conftest import _serve
+    from conftest import serve_site
 
-    yield from _serve(tmp_path, request.param, SANDBOX_PENDING_SECONDS=1)
+    yield from serve_site(tmp_path, request.param, SANDBOX_PENDING_SECONDS=1)
 
 
 def choose_method(page, name: str) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import DEMO_AUTH, Site, _serve, seed_request
+from conftest import DEMO_AUTH, Site, seed_request, serve_site
 
 from checkout import results
 
@@ -23,7 +23,7 @@ SETTLE_SECONDS = 4
 
 @pytest.fixture(params=["inprocess", "standalone"])
 def site(request, tmp_path) -> Iterator[Site]:
-    yield from _serve(tmp_path, request.param, SANDBOX_PENDING_SECONDS=SETTLE_SECONDS)
+    yield from serve_site(tmp_path, request.param, SANDBOX_PENDING_SECONDS=SETTLE_SECONDS)
 
 
 def direct_link(site: Site, type_id: int, data: dict, **overrides) -> str:

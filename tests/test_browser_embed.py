@@ -12,7 +12,7 @@ import time
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
-from conftest import CHROMIUM_FLAGS, LiveServer, _serve
+from conftest import CHROMIUM_FLAGS, LiveServer, serve_site
 from flask import Flask, Response, request
 
 from checkout import results
@@ -35,7 +35,7 @@ def site(tmp_path_factory):
          "allowedOrigins": ["http://localhost:*", "http://127.0.0.1:*"]},
         {"publicId": "pbid_strict", "secret": "strict_secret", "allowedOrigins": ["http://127.0.0.1:*"]},
     ]))
-    yield from _serve(tmp, "standalone", MERCHANTS_FILE=str(merchants))
+    yield from serve_site(tmp, "standalone", MERCHANTS_FILE=str(merchants))
 
 
 SHOP_IFRAME = """<!doctype html><title>Shop</title>

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from conftest import DEMO_AUTH, LiveServer, _serve
+from conftest import DEMO_AUTH, LiveServer, serve_site
 from flask import Flask, request
 
 pytestmark = pytest.mark.browser
@@ -20,7 +20,7 @@ CUSTOMER = {"externalUserId": "user-7", "firstName": "John", "lastName": "Doe", 
 
 @pytest.fixture(params=["inprocess", "standalone"])
 def site(request, tmp_path):
-    yield from _serve(tmp_path, request.param, SANDBOX_PENDING_SECONDS=1)
+    yield from serve_site(tmp_path, request.param, SANDBOX_PENDING_SECONDS=1)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_payout_pages_have_no_axe_violations(browser, tmp_path):
     """axe-core (``make axe``) on every payout page state, in both languages."""
     if not AXE.is_file():
         pytest.skip("axe-core is not installed: make axe")
-    site = next(gen := _serve(tmp_path, "inprocess", SANDBOX_PENDING_SECONDS=60))
+    site = next(gen := serve_site(tmp_path, "inprocess", SANDBOX_PENDING_SECONDS=60))
     context = browser.new_context(locale="en-US", bypass_csp=True)
     page = context.new_page()
     found = []

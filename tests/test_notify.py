@@ -372,3 +372,27 @@ def test_a_state_reached_twice_is_told_once(shop):
         again = store.notices(c)
         outbox(shop).add(again)
     assert [n.event for n in outbox(shop).of(subject=cid)] == ["checkout.completed"]
+
+
+def test_a_payout_the_gateway_finishes_later_is_told(tmp_path, database, receiver):
+    """Card 4200 is paid out later (Created at the gateway): nobody looks at the payout's
+    page again, the worker asks, and the merchant hears payout.pending then payout.completed."""
+    from test_payouts import card_payout, follow, payout_request
+    app = make_shop(tmp_path, database, receiver, SANDBOX_PENDING_SECONDS=0.5,
+                    merchant={"allowPayouts": True})
+    try:
+        client = app.test_client()
+        answer = client.post("/payouts", json=payout_request(), auth=SHOP).json
+        assert follow(client, card_payout(client, answer, "4200000000000000")).status_code == 202
+        rounds(app)
+        assert [b["event"] for b in receiver.bodies()] == ["payout.pending"]
+        time.sleep(0.6)
+        rounds(app, now=time.time() + 11)
+        events = [b["event"] for b in receiver.bodies()]
+        assert events == ["payout.pending", "payout.completed"]
+        done = receiver.bodies("payout.completed")[0]
+        assert (done["payoutId"], done["status"], done["cardLastFour"], done["operationType"]) == (
+            answer["payoutId"], "PayoutCompleted", "0000", "CardPayout")
+        assert client.get(f"/payouts/{answer['payoutId']}", auth=SHOP).json["status"] == "PROCESSED"
+    finally:
+        app.extensions["checkout.store"].engine.dispose()

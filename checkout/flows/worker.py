@@ -10,6 +10,7 @@ Each round it
   :func:`checkout.flows.direct.check` for a direct link), so a customer who closed the
   tab at the bank's page still ends as the gateway says, and the merchant is told;
 * expires open checkouts past their link's expiry (``checkout.expired``);
+* asks the gateway about payouts it is still processing (``payout.*``);
 * in sandbox mode, sends the embedded gateway's own notifications.
 
 Several workers may run on several servers: a check is taken by compare-and-set on
@@ -26,11 +27,12 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from .. import methods
+from .. import methods, payouts
 from .. import store as st
 from ..gateway import sandbox
 from ..store import Checkout
 from . import direct, notify
+from . import payout as payout_flow
 from .payment import IN_FLIGHT, Session, Step, limits, reconcile, store
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,23 @@ def expire_due(now: float | None = None, limit: int = 100) -> int:
     return done
 
 
+#: Seconds between the worker's questions about one payout the gateway is still processing.
+PAYOUT_CHECK_SECONDS = 10.0
+
+
+def refresh_payouts(now: float | None = None, limit: int = 20) -> int:
+    """Ask the gateway about payouts it is processing (an APM payout is asynchronous):
+    a final status is recorded, and the merchant told."""
+    now = time.time() if now is None else now
+    done = 0
+    for p in payouts.store().unchanged_since(payouts.PENDING, now - PAYOUT_CHECK_SECONDS, limit):
+        merchant = current_app.extensions["checkout.merchants"].get(p.merchant)
+        if merchant is not None:
+            payout_flow.refresh(p, merchant)
+            done += 1
+    return done
+
+
 @dataclass(frozen=True)
 class Round:
     """What one round did."""
@@ -128,7 +147,7 @@ def run_round(worker: str, now: float | None = None) -> Round:
     notices = 0
     if current_app.config["GATEWAY_URL"] == "sandbox":  # the gateway's notices first: they settle at once
         notices = sandbox.deliver_notices(current_app._get_current_object(), now)
-    settled, expired = settle_due(now), expire_due(now)
+    settled, expired = settle_due(now) + refresh_payouts(now), expire_due(now)
     return Round(notified=notify.deliver_due(worker, now), settled=settled, expired=expired,
                  gateway_notices=notices)
 
