@@ -339,6 +339,7 @@ def find_charge(s: Session, gateway: Gateway) -> Outcome | None:
     seen = set(c.transactions)
     found = [o for o in gateway.status_invoice(s.invoice)
              if o.transaction_id not in seen and o.amount is not None
+             and o.raw.get("operationTypeCode") in (None, 1)  # a payment: never the invoice's refund
              and o.currency == s.payload["currency"] and float(o.amount) == float(s.payload["amount"])]
     return found[-1] if found else None
 

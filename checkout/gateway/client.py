@@ -18,6 +18,7 @@ from .base import (
     CREATED,
     DECLINED,
     PAYOUT_COMPLETED,
+    REFUND_COMPLETED,
     CryptoQuote,
     GatewayError,
     Outcome,
@@ -25,7 +26,7 @@ from .base import (
 )
 
 _KINDS = {COMPLETED: "completed", DECLINED: "declined", AWAITING_AUTHENTICATION: "pending",
-          CREATED: "pending", PAYOUT_COMPLETED: "completed"}
+          CREATED: "pending", PAYOUT_COMPLETED: "completed", REFUND_COMPLETED: "completed"}
 
 
 class ThreadedWSGITransport(httpx.WSGITransport):
@@ -98,8 +99,15 @@ class OdeonPayClient:
         payload = json.dumps(body, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json",
                    "Content-HMAC": content_hmac(payload, self._secret)}
+        return self._send("POST", path, payload, headers)
+
+    def get(self, path: str) -> dict:
+        """GET ``path`` (its ``Content-HMAC`` is the empty body's); the answer's JSON object."""
+        return self._send("GET", path, None, {"Content-HMAC": content_hmac(b"", self._secret)})
+
+    def _send(self, method: str, path: str, payload: bytes | None, headers: dict) -> dict:
         try:
-            response = self._http.post(path.lstrip("/"), content=payload, headers=headers)
+            response = self._http.request(method, path.lstrip("/"), content=payload, headers=headers)
         except httpx.HTTPError as exc:
             raise GatewayError(f"{path}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500 or response.status_code in (401, 403, 404, 405):
@@ -255,3 +263,45 @@ class OdeonPayClient:
                 "name": name, "ip": ip, "cvv": cvv, "data": data or {}}
         return self._payment_outcome(self.post("payments/charge/token", {k: v for k, v in body.items()
                                                                           if v is not None}))
+
+    # -- refunds, the List, the Balance ---------------------------------------------------
+    def refund(self, transaction_id: str, amount: str | None = None) -> Outcome:
+        """The seed's Refund (``payments/refund``) of a completed card payment: ``amount``
+        (a decimal string), or all that is left when None. The outcome is the refund's
+        own transaction: ``completed`` (RefundCompleted), ``declined``, or ``pending``
+        (Created: its end comes by status or notification). A refused request (nothing
+        left, not a completed payment) is ``declined`` with the gateway's message."""
+        body: dict = {"transactionId": int(transaction_id)}
+        if amount is not None:
+            body["amount"] = float(Decimal(amount))
+        return self._payment_outcome(self.post("payments/refund", body))
+
+    def apm_refund(self, transaction_id: str, amount: str) -> Outcome:
+        """The seed's APM Refund (``payments/apm/refund``): asynchronous, ``pending``
+        (Created) at first."""
+        body = {"transactionId": int(transaction_id), "amount": float(Decimal(amount))}
+        return self._payment_outcome(self.post("payments/apm/refund", body))
+
+    def list_transactions(self, date, timezone: str | None = None) -> list[dict]:
+        """The seed's List (``payments/list``): the transactions created on ``date`` (a
+        ``datetime.date`` or ``YYYY-MM-DD``) in ``timezone`` (the seed's Timezones
+        dictionary; UTC when None), as the gateway gives them (the seed's field names).
+        Raises GatewayError when it refuses (a bad date or timezone)."""
+        body = {"date": date if isinstance(date, str) else date.isoformat()}
+        if timezone:
+            body["timezone"] = timezone
+        data = self.post("payments/list", body)
+        items = data.get("transactions")
+        if not isinstance(items, list):
+            raise GatewayError(f"payments/list: {data.get('message') or 'no transactions in the answer'}")
+        return [t for t in items if isinstance(t, dict)]
+
+    def balance(self) -> list[dict]:
+        """The seed's Balance (``GET payments/balance``): its ``balances`` (each a
+        ``name`` and ``currencies``: currency, total, pending, hold, fee, pendingFee,
+        available)."""
+        data = self.get("payments/balance")
+        items = data.get("balances")
+        if not isinstance(items, list):
+            raise GatewayError(f"payments/balance: {data.get('message') or 'no balances in the answer'}")
+        return [b for b in items if isinstance(b, dict)]
