@@ -396,3 +396,38 @@ def test_a_payout_the_gateway_finishes_later_is_told(tmp_path, database, receive
         assert client.get(f"/payouts/{answer['payoutId']}", auth=SHOP).json["status"] == "PROCESSED"
     finally:
         app.extensions["checkout.store"].engine.dispose()
+
+
+def test_a_worker_killed_mid_delivery_leaves_it_to_another(shop, receiver):
+    """A lease, not a lock held by a process: the dead worker's lease runs out, and the
+    next worker delivers; while it holds, nobody else sends it."""
+    path, _cid = new_link(shop)
+    pay(shop.test_client(), path)
+    box = outbox(shop)
+    now = time.time()
+    (taken,) = box.claim("dead-worker", now, lease_seconds=60)
+    assert box.claim("other-worker", now + 30, lease_seconds=60) == []  # still leased
+    rounds(shop, now=now + 30, name="other-worker")
+    assert receiver.received == []
+    rounds(shop, now=now + 61, name="other-worker")
+    assert len(receiver.received) == 1 and box.get(taken.id).state == st.DELIVERED
+    assert box.attempts(taken.id)[0].worker == "other-worker"
+    assert not box.finish(taken.id, "dead-worker", box.attempts(taken.id)[0], True, None)  # too late to count
+
+
+def test_a_checkout_may_name_its_own_notification_url(tmp_path, database, receiver):
+    own = Receiver()
+    app = make_shop(tmp_path, database, receiver, merchant={"redirectHosts": ["example.com", "127.0.0.1"]})
+    try:
+        client = app.test_client()
+        refused = client.post("/checkout/link", json=seed_request(notificationUrl="https://evil.example/x"),
+                              auth=SHOP)
+        assert refused.status_code == 400 and "notificationUrl" in refused.json["errors"]
+        path, cid = new_link(app, notificationUrl=own.url + "/this-order")
+        pay(client, path)
+        rounds(app)
+        assert receiver.received == [] and [r.path for r in own.received] == ["/this-order"]
+        assert own.received[0].json["checkoutId"] == cid
+    finally:
+        own.stop()
+        app.extensions["checkout.store"].engine.dispose()
