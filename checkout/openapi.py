@@ -38,7 +38,23 @@ CHECKOUT_PROPERTIES: dict = {
     "theme": {"type": "string", "description": "A theme preset name", "example": "dark"},
     "expiresIn": {"type": "integer", "minimum": 60, "maximum": 604800,
                   "description": "Seconds the link lives (default 1800)"},
+    "notificationUrl": {**URL, "example": "https://example.com/notifications",
+                        "description": "Where this checkout's notifications go (default: the merchant's "
+                                       "notificationUrl in the merchants file). http(s); on the merchant's "
+                                       "redirect hosts when it has any"},
 }
+
+#: The events a notification carries.
+EVENTS = ["checkout.completed", "checkout.declined", "checkout.pending", "checkout.cancelled", "checkout.expired",
+          "payout.pending", "payout.completed", "payout.rejected", "payout.failed"]
+#: The states ``GET /checkout/{checkoutId}`` reports.
+CHECKOUT_STATES = ["open", "processing", "awaiting_3ds", "pending", "completed", "declined", "cancelled", "expired"]
+#: The states of a notification's delivery.
+NOTIFICATION_STATES = ["pending", "delivered", "failed"]
+
+_TEXT = {"type": "string", "nullable": True}
+_INT = {"type": "integer", "nullable": True}
+_TIME = {"type": "string", "description": "ISO 8601, UTC", "example": "2026-12-02T07:16:37Z"}
 
 SCHEMAS: dict = {
     "CheckoutRequest": {
@@ -82,7 +98,10 @@ SCHEMAS: dict = {
         "properties": {
             "success": {"type": "boolean", "enum": [True]},
             "message": {"type": "string", "nullable": True},
-            "model": {"type": "object"},
+            "model": {"type": "object", "required": ["checkoutId", "expiresAt"],
+                      "properties": {"checkoutId": {"type": "string", "description": "GET /checkout/{checkoutId}"},
+                                     "expiresAt": {**_TIME, "description": "When the link expires (ISO 8601, "
+                                                                           "UTC)"}}},
             "link": {"type": "object", "required": ["method", "action"],
                      "properties": {"method": {"type": "string", "enum": ["get"]},
                                     "action": {"type": "string", "pattern": "^https?://"}}},
@@ -143,6 +162,159 @@ SCHEMAS: dict = {
                        "(masked), transactionId, gatewayStatus, statusCode, reasonCode, reason, createdAt, "
                        "updatedAt",
     },
+    "CheckoutState": {
+        "type": "string", "enum": CHECKOUT_STATES,
+        "description": "open: may be paid (also after a decline while tries are left); processing: a charge "
+                       "is in flight; awaiting_3ds: at the customer's bank; pending: the gateway has not "
+                       "decided; completed; declined: no tries left; cancelled; expired",
+    },
+    "Checkout": {
+        "type": "object", "description": "Where a checkout stands",
+        "required": ["checkoutId", "state", "status", "statusCode", "transactionId", "amount", "currency",
+                     "invoiceId", "accountId", "reason", "reasonCode", "attempts", "declines", "createdAt",
+                     "updatedAt", "expiresAt"],
+        "properties": {
+            "checkoutId": {"type": "string"},
+            "state": {"$ref": "#/components/schemas/CheckoutState"},
+            "status": {**_TEXT, "description": "The gateway's Transaction Status (Completed, Declined, ...)"},
+            "statusCode": {**_INT, "description": "Its code (4 Completed, 99 Declined, ...)"},
+            "transactionId": {**_TEXT, "description": "The gateway's transaction of the latest attempt"},
+            "amount": {"type": "number"},
+            "currency": {"type": "string"},
+            "invoiceId": _TEXT, "accountId": _TEXT, "reason": _TEXT, "reasonCode": _INT,
+            "attempts": {"type": "integer", "description": "Charges tried"},
+            "declines": {"type": "integer"},
+            "createdAt": _TIME, "updatedAt": _TIME,
+            "expiresAt": {**_TIME, "nullable": True},
+        },
+    },
+    "CheckoutAnswer": {
+        "type": "object", "required": ["success", "message", "model"],
+        "properties": {"success": {"type": "boolean", "enum": [True]}, "message": _TEXT,
+                       "model": {"$ref": "#/components/schemas/Checkout"}},
+    },
+    "CheckoutList": {
+        "type": "object", "required": ["success", "message", "checkouts"],
+        "properties": {"success": {"type": "boolean", "enum": [True]}, "message": _TEXT,
+                       "checkouts": {"type": "array", "maxItems": 100,
+                                     "items": {"$ref": "#/components/schemas/Checkout"},
+                                     "description": "Newest first (at most 100)"}},
+    },
+    "ExpireRefused": {
+        "type": "object", "required": ["success", "message", "model"],
+        "properties": {"success": {"type": "boolean", "enum": [False]},
+                       "message": {"type": "string", "example": "This checkout is completed: it cannot be expired"},
+                       "model": {"$ref": "#/components/schemas/Checkout"}},
+    },
+    "Notification": {
+        "type": "object",
+        "description": "What the merchant's server is told: a POST of this JSON to the checkout's "
+                       "notificationUrl (else the merchant's, in the merchants file; payouts: the merchant's), "
+                       "once per outcome. The seed's notification fields (Payment or Payout Success and "
+                       "Failure) plus checkoutId (or payoutId and payoutStatus), event and notificationId. "
+                       "Signed over the raw body: Content-HMAC (base64 of the hex HMAC-SHA256, key = the "
+                       "merchant's secret) and the Standard Webhooks headers webhook-id (= notificationId, the "
+                       "same on every retry), webhook-timestamp (Unix seconds of this attempt) and "
+                       "webhook-signature (v1,<base64 of the HMAC-SHA256 of \"id.timestamp.body\">, key = "
+                       "the secret's UTF-8 bytes). Confirmed by HTTP 2xx with {\"code\":0} within "
+                       "NOTIFY_TIMEOUT (15 s); else tried again after each delay of NOTIFY_SCHEDULE (10s, 1m, "
+                       "5m, 30m, 2h, 6h, 12h, 24h, 24h, 24h; a longer Retry-After is honoured, up to a day), "
+                       "then failed (GET /notifications?state=failed).",
+        "required": ["event", "notificationId", "amount", "currency", "dateTime", "operationTypeCode",
+                     "operationType", "status", "statusCode"],
+        "properties": {
+            "event": {"type": "string", "enum": EVENTS,
+                      "description": "checkout.declined only once no tries are left (a direct link: the "
+                                     "first decline); checkout.pending once per attempt that goes pending"},
+            "notificationId": {"type": "string", "example": "ntf_8b1f0c0e5b0d4c5e9a0e1d2c3b4a5f60",
+                               "description": "The same on every retry: do the work once per id"},
+            "checkoutId": {"type": "string", "description": "Checkouts' events"},
+            "payoutId": {"type": "string", "description": "Payouts' events"},
+            "payoutStatus": {"$ref": "#/components/schemas/PayoutStatus"},
+            "transactionId": {"anyOf": [{"type": "integer"}, {"type": "string"}], "nullable": True},
+            "amount": {"type": "number", "example": 10.66},
+            "currency": {"type": "string", "example": "USD"},
+            "dateTime": _TIME,
+            "invoiceId": _TEXT, "accountId": _TEXT,
+            "operationTypeCode": {"type": "integer", "enum": [1, 3, 4],
+                                  "description": "1 Payment, 3 CardPayout, 4 ApmPayout"},
+            "operationType": {"type": "string", "enum": ["Payment", "CardPayout", "ApmPayout"]},
+            "status": {"type": "string", "nullable": True, "example": "Completed"},
+            "statusCode": {"type": "integer", "nullable": True, "example": 4},
+            "cardFirstSix": _TEXT, "cardLastFour": _TEXT, "cardType": _TEXT, "cardExpDate": _TEXT,
+            "name": _TEXT, "token": {**_TEXT, "description": "The saved card's token (checkouts with accountId)"},
+            "reason": _TEXT, "reasonCode": _INT,
+        },
+    },
+    "PaymentCheck": {
+        "type": "object",
+        "description": "The seed's Payment Check: POSTed to the merchant's checkUrl (merchants file) before "
+                       "each charge, signed as notifications are (webhook-id chk_...). {\"code\":0} within "
+                       "CHECK_TIMEOUT (10 s) lets the charge go on; anything else refuses it, nothing charged.",
+        "required": ["checkoutId", "amount", "currency", "status", "statusCode"],
+        "properties": {
+            "checkoutId": {"type": "string"},
+            "transactionId": {"type": "integer", "nullable": True, "description": "null: nothing is charged yet"},
+            "amount": {"type": "number"}, "currency": {"type": "string"}, "dateTime": _TIME,
+            "invoiceId": _TEXT, "accountId": _TEXT, "name": _TEXT,
+            "operationTypeCode": {"type": "integer", "enum": [1]},
+            "operationType": {"type": "string", "enum": ["Payment"]},
+            "cardFirstSix": _TEXT, "cardLastFour": _TEXT, "cardType": _TEXT, "cardExpDate": _TEXT,
+            "status": {"type": "string", "enum": ["Created"]}, "statusCode": {"type": "integer", "enum": [10]},
+        },
+    },
+    "Confirmation": {
+        "type": "object", "required": ["code"],
+        "properties": {"code": {"type": "integer", "enum": [0]}},
+        "description": "The seed's confirmation: {\"code\":0}",
+    },
+    "Attempt": {
+        "type": "object", "required": ["at", "httpStatus", "answer", "error"],
+        "properties": {"at": _TIME, "httpStatus": _INT,
+                       "answer": {**_TEXT, "description": "The first 200 characters of the merchant's answer"},
+                       "error": {**_TEXT, "description": "Why it did not count (null: confirmed)"}},
+    },
+    "NotificationDelivery": {
+        "type": "object", "description": "A notification and its delivery",
+        "required": ["notificationId", "event", "subject", "state", "url", "attempts", "createdAt",
+                     "nextAttemptAt", "deliveredAt", "body"],
+        "properties": {
+            "notificationId": {"type": "string"},
+            "event": {"type": "string", "enum": EVENTS},
+            "subject": {"type": "string", "description": "The checkoutId or payoutId"},
+            "state": {"type": "string", "enum": NOTIFICATION_STATES},
+            "url": {"type": "string"},
+            "attempts": {"type": "integer"},
+            "createdAt": _TIME,
+            "nextAttemptAt": {**_TIME, "nullable": True, "description": "While pending"},
+            "deliveredAt": {**_TIME, "nullable": True},
+            "body": {"$ref": "#/components/schemas/Notification"},
+            "attemptLog": {"type": "array", "items": {"$ref": "#/components/schemas/Attempt"}},
+        },
+    },
+    "NotificationList": {
+        "type": "object", "required": ["success", "message", "notifications"],
+        "properties": {"success": {"type": "boolean", "enum": [True]}, "message": _TEXT,
+                       "notifications": {"type": "array", "maxItems": 100,
+                                         "items": {"$ref": "#/components/schemas/NotificationDelivery"},
+                                         "description": "Newest first (at most 100)"}},
+    },
+    "GatewayNotification": {
+        "type": "object",
+        "description": "The gateway's own notification (the seed's Notifications): transactionId, invoiceId, "
+                       "status, statusCode, ...; paymentTransactionId marks a refund's. Its status is not "
+                       "trusted: the checkout it is about is settled by asking the gateway.",
+        "properties": {"transactionId": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+                       "invoiceId": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                       "paymentTransactionId": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+                       "status": {"type": "string"}, "statusCode": {"type": "integer"}},
+    },
+    "GatewayAnswer": {
+        "type": "object", "required": ["code"],
+        "properties": {"code": {"type": "integer", "enum": [0, 1, 2],
+                                "description": "0 confirmed; 1 Content-HMAC does not match; 2 not a JSON object"},
+                       "message": {"type": "string"}},
+    },
     "Error": {
         "type": "object",
         "required": ["success", "message"],
@@ -187,6 +359,8 @@ def _link_operation(summary: str, request_schema: str, description: str) -> dict
             "413": _error("The body is larger than 64 KiB"),
             "415": _error("The body is not sent as application/json"),
         },
+        "callbacks": {"notification": {"$ref": "#/components/callbacks/Notification"},
+                      "paymentCheck": {"$ref": "#/components/callbacks/PaymentCheck"}},
     }
 
 
@@ -207,6 +381,46 @@ def _payout_decision(summary: str, description: str) -> dict:
                           "409": _error("The payout is not in a status this can change")}}
 
 
+_CHECKOUT_ID = {"name": "checkoutId", "in": "path", "required": True, "schema": {"type": "string"},
+                "description": "The link answer's model.checkoutId"}
+_CHECKOUT_ERRORS = {"401": _AUTH_ERRORS["401"], "404": _error("Not one of this merchant's checkouts")}
+
+#: The headers every call to the merchant's server carries (notifications, Payment Check).
+_SIGNATURE_HEADERS = [
+    {"name": "Content-HMAC", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "base64 of the hex HMAC-SHA256 of the raw body, keyed by the merchant's secret"},
+    {"name": "webhook-id", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "The notificationId: the same on every retry"},
+    {"name": "webhook-timestamp", "in": "header", "required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"},
+     "description": "Unix seconds of this attempt (refuse one far from your clock: 5 minutes)"},
+    {"name": "webhook-signature", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "Standard Webhooks: v1,<base64 of the HMAC-SHA256 of \"webhook-id.webhook-timestamp.body\">, "
+                    "keyed by the merchant's secret as UTF-8 bytes (the specification's libraries take it as "
+                    "base64(secret))"},
+]
+
+
+def _merchant_call(summary: str, description: str, schema: str) -> dict:
+    """A POST this server makes to the merchant's server (a callback, a webhook)."""
+    return {"post": {
+        "summary": summary, "description": description, "parameters": _SIGNATURE_HEADERS,
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{schema}"}}}},
+        "responses": {
+            "200": _json("Confirmed (any 2xx with this body)", "Confirmation"),
+            "default": {"description": "Anything else, or no answer in time: not confirmed"},
+        },
+    }}
+
+
+_NOTIFICATION = _merchant_call(
+    "A notification to the merchant's server",
+    "Sent by the worker for every outcome; retried until confirmed (see the Notification schema).",
+    "Notification")
+_PAYMENT_CHECK = _merchant_call(
+    "The Payment Check (merchants with checkUrl)",
+    "Before each charge; not confirmed: the charge is refused and nothing is charged.", "PaymentCheck")
+
 _REDIRECT_PARAMETERS = [
     {"name": "publicId", "in": "path", "required": True, "schema": {"type": "string"}},
     *({"name": name, "in": "query", "required": name in ("amount", "currency", "successUrl", "failureUrl"),
@@ -226,7 +440,9 @@ _DOCUMENT: dict = {
         "description": "Create checkout links (card) and APM links; send customers to signed redirect "
                        "links. JSON bodies, HTTP Basic auth publicId:secret. The customer comes back to "
                        "successUrl/failureUrl/pendingUrl/cancelUrl with invoiceId, transactionId, status, "
-                       "statusCode, amount, currency, reasonCode, reason, ts and signature.",
+                       "statusCode, amount, currency, reasonCode, reason, ts and signature. The merchant's "
+                       "server is told every outcome (components.schemas.Notification; the callbacks of the "
+                       "link operations), and may ask where a checkout stands (GET /checkout/{checkoutId}).",
     },
     "paths": {
         "/checkout/link": {"post": _link_operation(
@@ -275,7 +491,62 @@ _DOCUMENT: dict = {
         "/payouts/{payoutId}/reject": {
             method: _payout_decision("Reject a payout", "WAITING_FOR_CONFIRMATION or CREATED -> REJECTED")
             for method in ("post", "put")},
+        "/checkout/{checkoutId}": {"get": {
+            "summary": "Where a checkout stands",
+            "description": "The merchant's own checkouts only: any other id is 404.",
+            "security": [{"basicAuth": []}], "parameters": [_CHECKOUT_ID],
+            "responses": {"200": _json("The checkout", "CheckoutAnswer"), **_CHECKOUT_ERRORS},
+        }},
+        "/checkout": {"get": {
+            "summary": "The checkouts of one invoice",
+            "description": "Newest first, at most 100.",
+            "security": [{"basicAuth": []}],
+            "parameters": [{"name": "invoiceId", "in": "query", "required": True, "schema": {"type": "string"},
+                            "example": "990022"}],
+            "responses": {"200": _json("The invoice's checkouts (none: an empty list)", "CheckoutList"),
+                          "400": _error("No invoiceId"), "401": _AUTH_ERRORS["401"]},
+        }},
+        "/checkout/{checkoutId}/expire": {"post": {
+            "summary": "Expire a checkout",
+            "description": "An open checkout (or one declined with tries left) can no longer be paid; the "
+                           "merchant is told (checkout.expired).",
+            "security": [{"basicAuth": []}], "parameters": [_CHECKOUT_ID],
+            "responses": {"200": _json("Expired", "CheckoutAnswer"), **_CHECKOUT_ERRORS,
+                          "409": _json("In flight or final: nothing changed", "ExpireRefused")},
+        }},
+        "/notifications": {"get": {
+            "summary": "The merchant's notifications and their delivery",
+            "description": "Newest first, at most 100, each with every attempt. state=failed: those never "
+                           "confirmed (flask --app checkout notifications resend ID sends one again).",
+            "security": [{"basicAuth": []}],
+            "parameters": [{"name": "state", "in": "query", "required": False,
+                            "schema": {"type": "string", "enum": NOTIFICATION_STATES}}],
+            "responses": {"200": _json("The notifications", "NotificationList"),
+                          "400": _error("state is not one of pending, delivered, failed"),
+                          "401": _AUTH_ERRORS["401"]},
+        }},
+        "/gateway/notifications/{publicId}": {"post": {
+            "summary": "The gateway's own notifications",
+            "description": "The address to set at the gateway for the merchant publicId. Verified by its "
+                           "Content-HMAC with the merchant's gateway secret (no Basic auth); the checkout it "
+                           "is about is settled at once, by asking the gateway.",
+            "parameters": [{"name": "publicId", "in": "path", "required": True, "schema": {"type": "string"},
+                            "example": "pbid_test"},
+                           {"name": "Content-HMAC", "in": "header", "required": True, "schema": {"type": "string"},
+                            "description": "base64 of the hex HMAC-SHA256 of the body, keyed by the "
+                                           "merchant's gateway secret"}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/GatewayNotification"}}}},
+            "responses": {"200": _json("Confirmed: {\"code\":0}", "GatewayAnswer"),
+                          "400": _json("Not a JSON object: {\"code\":2}", "GatewayAnswer"),
+                          "401": _json("Unknown publicId, or a Content-HMAC that does not match: {\"code\":1}",
+                                       "GatewayAnswer")},
+        }},
     },
+    # OpenAPI 3.0 has no webhooks section (3.1's `webhooks`): the calls to the merchant's
+    # server are callbacks of the link operations (components.callbacks), and here too
+    # for the tools that read this extension.
+    "x-webhooks": {"notification": _NOTIFICATION, "paymentCheck": _PAYMENT_CHECK},
     "components": {
         "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic",
                                           "description": "publicId as the user name, the API secret as "
@@ -293,6 +564,12 @@ _DOCUMENT: dict = {
                                               "with another body is a 409."},
         },
         "schemas": SCHEMAS,
+        "callbacks": {
+            # The checkout's notificationUrl, else the merchant's (merchants file).
+            "Notification": {"{$request.body#/notificationUrl}": _NOTIFICATION},
+            # The merchant's checkUrl (merchants file): no request field names it.
+            "PaymentCheck": {"https://merchant.example/checkUrl": _PAYMENT_CHECK},
+        },
     },
 }
 

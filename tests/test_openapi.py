@@ -11,12 +11,16 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_AUTH, base_config, seed_request
+from conftest import DEMO_AUTH, base_config, local, seed_request
+from test_pay_http import pay
 
 from checkout import create_app, tokens
+from checkout.flows import notify, worker
+from checkout.flows import payment as flow
 from checkout.signatures import content_hmac
 
 schemathesis = pytest.importorskip("schemathesis")
+jsonschema_rs = pytest.importorskip("jsonschema_rs")  # schemathesis's own JSON Schema validator
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis import checks as st_checks  # noqa: E402
 
@@ -45,7 +49,9 @@ def test_the_document_describes_the_api(client):
     assert doc["openapi"].startswith("3.")
     # Every merchant route (HTTP Basic) of the app is here, and nothing else.
     assert set(doc["paths"]) == {"/checkout/link", "/payments/link", "/payments/redirect/{publicId}", "/payouts",
-                                 "/payouts/{payoutId}", "/payouts/{payoutId}/confirm", "/payouts/{payoutId}/reject"}
+                                 "/payouts/{payoutId}", "/payouts/{payoutId}/confirm", "/payouts/{payoutId}/reject",
+                                 "/checkout/{checkoutId}", "/checkout", "/checkout/{checkoutId}/expire",
+                                 "/notifications", "/gateway/notifications/{publicId}"}
     assert "cashier" in doc["components"]["schemas"]["CheckoutRequest"]["properties"]["mode"]["enum"]
     basic = doc["components"]["securitySchemes"]["basicAuth"]
     assert (basic["type"], basic["scheme"]) == ("http", "basic")
@@ -54,6 +60,118 @@ def test_the_document_describes_the_api(client):
     for path in ("/checkout/link", "/payments/link"):
         assert {"200", "400", "401", "409", "415"} <= set(doc["paths"][path]["post"]["responses"])
     assert doc["servers"] == [{"url": "http://localhost"}]
+
+
+def test_the_document_describes_checkouts_and_notifications(client):
+    doc = client.get("/openapi.json").json
+    paths, schemas = doc["paths"], doc["components"]["schemas"]
+    assert set(schemas["LinkAnswer"]["properties"]["model"]["required"]) == {"checkoutId", "expiresAt"}
+    for request in ("CheckoutRequest", "LinkRequest"):
+        assert schemas[request]["properties"]["notificationUrl"]["pattern"] == "^https?://"
+    for path, method in (("/checkout/{checkoutId}", "get"), ("/checkout", "get"),
+                         ("/checkout/{checkoutId}/expire", "post"), ("/notifications", "get")):
+        assert paths[path][method]["security"] == [{"basicAuth": []}], path
+        assert {"200", "401"} <= set(paths[path][method]["responses"]), path
+    assert {"404"} <= set(paths["/checkout/{checkoutId}"]["get"]["responses"])
+    assert {"404", "409"} <= set(paths["/checkout/{checkoutId}/expire"]["post"]["responses"])
+    (invoice,) = paths["/checkout"]["get"]["parameters"]
+    assert (invoice["name"], invoice["in"], invoice["required"]) == ("invoiceId", "query", True)
+    (state,) = paths["/notifications"]["get"]["parameters"]
+    assert (state["name"], state["schema"]["enum"]) == ("state", list(notify.STATES))
+    # The gateway's notifications: no Basic auth, its Content-HMAC instead.
+    gateway = paths["/gateway/notifications/{publicId}"]["post"]
+    assert "security" not in gateway and {"200", "400", "401"} <= set(gateway["responses"])
+    assert {p["name"] for p in gateway["parameters"]} == {"publicId", "Content-HMAC"}
+    # The states and events are the code's.
+    assert schemas["CheckoutState"]["enum"] == list(flow.API_STATES)
+    events = set(notify.EVENTS.values()) | set(notify.PAYOUT_EVENTS.values())
+    assert set(schemas["Notification"]["properties"]["event"]["enum"]) == events
+    assert schemas["NotificationDelivery"]["properties"]["state"]["enum"] == list(notify.STATES)
+    assert set(schemas["Checkout"]["required"]) == set(schemas["Checkout"]["properties"])
+    # OpenAPI 3.0 has no webhooks section: the calls to the merchant's server are callbacks
+    # of the link operations, and x-webhooks.
+    assert doc["openapi"].startswith("3.0")
+    for path in ("/checkout/link", "/payments/link"):
+        assert set(paths[path]["post"]["callbacks"]) == {"notification", "paymentCheck"}
+    (notification_url,) = doc["components"]["callbacks"]["Notification"]
+    assert notification_url == "{$request.body#/notificationUrl}"
+    for name, schema_name in (("notification", "Notification"), ("paymentCheck", "PaymentCheck")):
+        call = doc["x-webhooks"][name]["post"]
+        assert {p["name"] for p in call["parameters"]} == {"Content-HMAC", "webhook-id", "webhook-timestamp",
+                                                           "webhook-signature"}
+        assert all(p["in"] == "header" and p["required"] for p in call["parameters"])
+        body = call["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": f"#/components/schemas/{schema_name}"}
+        assert call["responses"]["200"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Confirmation"}
+    assert schemas["Confirmation"]["properties"]["code"]["enum"] == [0]
+
+
+def _json_schema(value):
+    """OpenAPI 3.0's ``nullable`` as JSON Schema (what schemathesis does with the answers)."""
+    if isinstance(value, list):
+        return [_json_schema(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _json_schema(v) for k, v in value.items() if k != "nullable"}
+    return {"anyOf": [out, {"type": "null"}]} if value.get("nullable") is True else out
+
+
+def test_real_answers_and_notifications_are_as_documented(app, client):
+    """Not random input this time: a checkout that is paid, listed, refused expiry, a second one
+    expired, the notifications the worker sent, and the gateway's notification in; each answer
+    against the document, and each notification's body against its schema."""
+    link = client.post("/checkout/link", json=seed_request(invoiceId="inv-doc-1"), auth=DEMO_AUTH)
+    schema["/checkout/link"]["POST"].validate_response(link)
+    cid = link.json["model"]["checkoutId"]
+    opened = client.get(f"/checkout/{cid}", auth=DEMO_AUTH)
+    schema["/checkout/{checkoutId}"]["GET"].validate_response(opened)
+    assert opened.json["model"]["state"] == "open"
+    assert pay(client, local(link.json["link"]["action"])).status_code == 303
+    paid = client.get(f"/checkout/{cid}", auth=DEMO_AUTH)
+    schema["/checkout/{checkoutId}"]["GET"].validate_response(paid)
+    assert paid.json["model"]["state"] == "completed"
+    listed = client.get("/checkout?invoiceId=inv-doc-1", auth=DEMO_AUTH)
+    schema["/checkout"]["GET"].validate_response(listed)
+    assert [c["checkoutId"] for c in listed.json["checkouts"]] == [cid]
+    refused = client.post(f"/checkout/{cid}/expire", auth=DEMO_AUTH)
+    assert refused.status_code == 409
+    schema["/checkout/{checkoutId}/expire"]["POST"].validate_response(refused)
+    other = client.post("/checkout/link", json=seed_request(invoiceId="inv-doc-2"), auth=DEMO_AUTH).json
+    expired = client.post(f"/checkout/{other['model']['checkoutId']}/expire", auth=DEMO_AUTH)
+    assert expired.status_code == 200 and expired.json["model"]["state"] == "expired"
+    schema["/checkout/{checkoutId}/expire"]["POST"].validate_response(expired)
+    for bad in (client.get("/checkout/nope", auth=DEMO_AUTH), client.get("/checkout", auth=DEMO_AUTH),
+                client.get("/notifications?state=lost", auth=DEMO_AUTH), client.get("/notifications")):
+        assert bad.status_code in (400, 401, 404)
+    schema["/checkout/{checkoutId}"]["GET"].validate_response(client.get("/checkout/nope", auth=DEMO_AUTH))
+
+    with app.app_context():
+        worker.run_round("doc-worker")
+    told = client.get("/notifications", auth=DEMO_AUTH)
+    schema["/notifications"]["GET"].validate_response(told)
+    assert {n["event"] for n in told.json["notifications"]} == {"checkout.completed", "checkout.expired"}
+    doc = client.get("/openapi.json").json
+    body_schema = jsonschema_rs.Draft4Validator({"$ref": "#/components/schemas/Notification",
+                                                 "components": _json_schema(doc["components"])})
+    for n in told.json["notifications"]:
+        assert n["state"] == "delivered", n["attemptLog"]
+        errors = [e.message for e in body_schema.iter_errors(n["body"])]
+        assert not errors, (n["event"], errors)
+    assert not body_schema.is_valid({**told.json["notifications"][0]["body"], "event": "checkout.paid"})
+    schema["/notifications"]["GET"].validate_response(client.get("/notifications?state=failed", auth=DEMO_AUTH))
+
+    # The gateway's notification in: signed with the merchant's gateway secret, else 401.
+    gateway = schema["/gateway/notifications/{publicId}"]["POST"]
+    body = json.dumps({"transactionId": paid.json["model"]["transactionId"], "invoiceId": "inv-doc-1"}).encode()
+    signed = client.post("/gateway/notifications/pbid_test", data=body, content_type="application/json",
+                         headers={"Content-HMAC": content_hmac(body, DEMO_AUTH[1])})
+    assert (signed.status_code, signed.json) == (200, {"code": 0})
+    gateway.validate_response(signed)
+    forged = client.post("/gateway/notifications/pbid_test", data=body, content_type="application/json",
+                         headers={"Content-HMAC": content_hmac(body, "another secret")})
+    assert forged.status_code == 401 and forged.json["code"] == 1
+    gateway.validate_response(forged)
 
 
 # -- POST /payments/link ---------------------------------------------------------------------

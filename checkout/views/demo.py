@@ -1,17 +1,25 @@
 """Sandbox mode only: the demo store a newcomer sees at ``/`` (one product, three ways to
 pay it: the full checkout page, an iframe, the widget), and the merchant-side pages and
-endpoints that show each result and whether its signature verifies."""
+endpoints that show each result and whether its signature verifies, and the demo
+store's server receiving its notifications (``/demo/notifications``)."""
 from __future__ import annotations
 
+import json
+import re
 import secrets
+import threading
+from collections import deque
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import results, security
+from .. import results, security, webhooks
 from ..links import RequestError, create_link
 from ..merchants import DEMO_PUBLIC_ID
 from ..urls import gateway_origin, public_base
+from .apikit import MAX_BODY
 
 bp = Blueprint("demo", __name__)
 
@@ -96,3 +104,128 @@ def result(kind: str):
     verified = results.verify(request.query_string.decode(), _demo_merchant().secret)
     params = {k: request.args.get(k, "") for k in results.FIELDS}
     return render_template("demo_result.html", kind=kind, verified=verified, params=params, title=kind)
+
+
+# -- the demo store's server, told by the checkout ---------------------------------------------
+#: Deliveries the demo store keeps (per app, in this process's memory).
+KEEP = 200
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+class Inbox:
+    """What the demo store's server was told: the last :data:`KEEP` deliveries, newest
+    first, in a ``deque`` guarded by a lock (the worker delivers from its own threads
+    while the page reads). One per app (``app.extensions["demo.notifications"]``).
+
+    Enough for a demo, not for a store: a restart forgets it, and each process has its
+    own. The demo merchant's ``notificationUrl`` is a path, delivered in-process by the
+    process that runs the worker: ``make run``'s (its worker runs inside the server);
+    a worker started on its own (``make worker``) tells its own copy, which no page
+    shows. A real store keeps what it was told in its database, and knows a repeat by
+    its ``notificationId`` for good; here a delivery is a repeat only while the first
+    one is still among the last :data:`KEEP`."""
+
+    def __init__(self, keep: int = KEEP):
+        self._lock = threading.Lock()
+        self._items: deque[dict] = deque(maxlen=keep)
+
+    def add(self, entry: dict) -> dict:
+        """Keep one delivery, marked ``repeat`` when a genuine delivery of the same
+        ``notificationId`` arrived before (a forged one does not make the real one a repeat)."""
+        with self._lock:
+            nid = entry["notificationId"]
+            repeat = nid is not None and any(e["genuine"] and e["notificationId"] == nid for e in self._items)
+            entry = {**entry, "repeat": repeat}
+            self._items.appendleft(entry)
+        return entry
+
+    def newest_first(self) -> list[dict]:
+        with self._lock:
+            return list(self._items)
+
+
+@bp.record_once
+def _make_inbox(state) -> None:
+    state.app.extensions["demo.notifications"] = Inbox()
+
+
+def _inbox() -> Inbox:
+    return current_app.extensions["demo.notifications"]
+
+
+def _scalar(value) -> str | int | float | None:
+    """A body value shown as it came (None when absent, or not a string or number)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    return value[:200] if isinstance(value, str) else value
+
+
+def _amount(value) -> int | float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if value == value and abs(value) != float("inf") else None  # not NaN or infinite
+
+
+def _received(body: dict, headers, checks: dict[str, bool]) -> dict:
+    """One delivery as the list keeps it."""
+    currency = body.get("currency")
+    nid = _scalar(body.get("notificationId")) or headers.get("webhook-id")
+    return {"receivedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "notificationId": None if nid is None else str(nid)[:200], "event": _scalar(body.get("event")),
+            "checkoutId": _scalar(body.get("checkoutId")), "payoutId": _scalar(body.get("payoutId")),
+            "invoiceId": _scalar(body.get("invoiceId")), "amount": _amount(body.get("amount")),
+            "currency": currency if isinstance(currency, str) and _CURRENCY.match(currency) else None,
+            "status": _scalar(body.get("status")), "statusCode": _scalar(body.get("statusCode")),
+            "contentHmac": checks["contentHmac"], "standard": checks["standard"],
+            "genuine": checks["contentHmac"] and checks["standard"], "body": body}
+
+
+@bp.post("/demo/notifications")
+def notification_in():
+    """What the demo merchant's server does with a notification: check its signatures
+    over the raw body with the secret (:func:`checkout.webhooks.verify`), keep it, and
+    confirm it with ``{"code":0}`` when both verify (as the README's receiver does), a
+    repeat of a notificationId it already had too (the checkout sends a notification
+    again until it is confirmed: confirm, do the work once). Otherwise 401, not
+    confirmed: never act on it (it is listed all the same, to be seen). A body that is
+    not a JSON object: 400."""
+    request.max_content_length = MAX_BODY
+    try:
+        raw = request.get_data()
+    except RequestEntityTooLarge:
+        return jsonify({"code": 2, "message": f"The body is larger than {MAX_BODY} bytes"}), 413
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, RecursionError):
+        body = None
+    if not isinstance(body, dict):
+        return jsonify({"code": 2, "message": "The body must be a JSON object"}), 400
+    # A signature is ASCII: any other header value is no signature (and hmac.compare_digest
+    # refuses non-ASCII strings with a TypeError).
+    received = {k: v for k, v in request.headers.items() if v.isascii()}
+    checks = webhooks.verify(raw, received, _demo_merchant().secret)
+    entry = _inbox().add(_received(body, {k.lower(): v for k, v in received.items()}, checks))
+    if not entry["genuine"]:
+        failed = [name for name, key in (("Content-HMAC", "contentHmac"), ("webhook-signature", "standard"))
+                  if not checks[key]]
+        verb = "do" if len(failed) > 1 else "does"
+        return jsonify({"code": 1, "message": f"{' and '.join(failed)} {verb} not verify"}), 401
+    return jsonify({"code": 0})
+
+
+def _wants_json() -> bool:
+    if request.args.get("format") == "json":
+        return True
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+
+
+@bp.get("/demo/notifications")
+def notifications():
+    """What the demo store's server was told, newest first: a page, or the same as JSON
+    (``Accept: application/json`` or ``?format=json``) for tests and scripts."""
+    security.no_store()
+    received = _inbox().newest_first()
+    if _wants_json():
+        return jsonify({"notifications": received})
+    security.nonce()
+    return render_template("demo_notifications.html", notifications=received)
