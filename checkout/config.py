@@ -37,7 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_TIMEOUT": 15.0,  # seconds the merchant has to answer a notification
     "CHECK_TIMEOUT": 10.0,  # seconds the merchant has to answer a Payment Check
     "WORKER_INTERVAL": 1.0,  # seconds between the worker's rounds
-    "WORKER_IN_PROCESS": None,  # run the worker in a thread of the app (default: sandbox `flask run`)
+    "WORKER_IN_PROCESS": None,  # run the worker in a thread of the app (`make run` sets it)
 }
 
 _NUMBERS = {"GATEWAY_TIMEOUT": float, "TOKEN_MAX_AGE": int, "TOKEN_MIN_AGE": int,

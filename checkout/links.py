@@ -79,6 +79,8 @@ def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
                 errors[key] = "is required"
             continue
         problem = validation.http_url_error(value, merchant)
+        if not problem and key == "notificationUrl" and current_app.config["MODE"] == "production":
+            problem = validation.public_endpoint_error(value)
         if problem:
             errors[key] = problem
         else:

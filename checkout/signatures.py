@@ -15,4 +15,8 @@ def content_hmac(message: bytes | str, key: str) -> str:
 
 
 def hmac_matches(message: bytes | str, key: str, value: str | None) -> bool:
-    return bool(value) and hmac.compare_digest(content_hmac(message, key), value.strip())
+    """``value`` (a header) is the HMAC of ``message``; any header that is not ASCII is
+    simply not (``compare_digest`` refuses non-ASCII text rather than answering False)."""
+    if not value or not value.isascii():
+        return False
+    return hmac.compare_digest(content_hmac(message, key).encode(), value.strip().encode())

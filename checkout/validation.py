@@ -8,6 +8,7 @@ Field checks write ``errors[key] = reason`` (the API's English reasons) and retu
 clean value, or None; :class:`RequestError` carries every field's reason at once."""
 from __future__ import annotations
 
+import ipaddress
 import re
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
@@ -125,6 +126,27 @@ def http_url_error(value: object, merchant: Merchant) -> str | None:
         return "must be a plain http(s) URL"
     if not merchant.redirect_host_allowed(value):
         return f"host {parts.hostname} is not one of the merchant's redirect hosts"
+    return None
+
+
+def public_endpoint_error(url: str) -> str | None:
+    """Why our server must not POST to ``url`` (None: it may): in production a URL a
+    request names is https, and not a name or address of this host or its private network
+    (a merchant's API key must not reach the operator's internal services). A host name
+    is not resolved here: one that resolves to a private address is the operator's
+    network policy to stop (an egress proxy or firewall)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    if parts.scheme != "https":
+        return "must be an https URL"
+    if host == "localhost" or host.endswith(".localhost"):
+        return "must not be on this host"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not address.is_global:
+        return "must not be a loopback, private or link-local address"
     return None
 
 

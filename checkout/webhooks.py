@@ -47,16 +47,20 @@ def verify(body: bytes, received: dict[str, str], secret: str, now: float | None
     lower = {k.lower(): v for k, v in received.items()}
     ok_hmac = hmac_matches(body, secret, lower.get("content-hmac"))
     message_id, stamp = lower.get("webhook-id", ""), lower.get("webhook-timestamp", "")
+    signatures = lower.get("webhook-signature", "")
     ok_standard = False
-    if message_id and stamp.isdigit() and abs((time.time() if now is None else now) - int(stamp)) <= TOLERANCE:
-        expected = standard_signature(body, secret, message_id, int(stamp))
-        ok_standard = any(hmac.compare_digest(expected, given)
-                          for given in lower.get("webhook-signature", "").split())
+    # ASCII only: "²" is a digit to str.isdigit, and compare_digest refuses non-ASCII text.
+    if message_id.isascii() and signatures.isascii() and stamp.isascii() and stamp.isdigit() \
+            and abs((time.time() if now is None else now) - int(stamp)) <= TOLERANCE:
+        expected = standard_signature(body, secret, message_id, int(stamp)).encode()
+        ok_standard = bool(message_id) and any(hmac.compare_digest(expected, given.encode())
+                                               for given in signatures.split())
     return {"contentHmac": ok_hmac, "standard": ok_standard}
 
 
 def confirmation(status: int, content: bytes) -> tuple[bool, str | None]:
-    """Whether an answer confirms (2xx with the JSON ``{"code":0}``), and why not."""
+    """Whether an answer confirms (2xx with the JSON ``{"code":0}``; the seed's Payment
+    Check speaks of the code value "0", so ``"0"`` counts too), and why not."""
     if not 200 <= status < 300:
         return False, f"HTTP {status}"
     try:

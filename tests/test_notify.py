@@ -215,6 +215,7 @@ def test_the_api_shows_a_merchant_its_own_checkouts_only(shop):
     pay(client, path)
     paid = client.get(f"/checkout/{cid}", auth=SHOP).json["model"]
     assert (paid["state"], paid["status"], paid["statusCode"]) == ("completed", "Completed", 4)
+    assert isinstance(paid["transactionId"], int)
     refused = client.post(f"/checkout/{cid}/expire", auth=SHOP)
     assert refused.status_code == 409 and refused.json["model"]["state"] == "completed"
     _other_path, second = new_link(shop, invoiceId="inv-42")
@@ -431,3 +432,39 @@ def test_a_checkout_may_name_its_own_notification_url(tmp_path, database, receiv
     finally:
         own.stop()
         app.extensions["checkout.store"].engine.dispose()
+
+
+def test_signature_headers_that_are_not_ascii_are_refused_not_errors(shop):
+    client = shop.test_client()
+    body = json.dumps(seed_request())
+    link = client.post("/checkout/link", data=body, content_type="application/json", auth=SHOP,
+                       headers={"Content-HMAC": "é" * 8})
+    assert link.status_code == 401
+    gateway = client.post(f"/gateway/notifications/{SHOP[0]}", data="{}", content_type="application/json",
+                          headers={"Content-HMAC": "ü"})
+    assert gateway.status_code == 401 and gateway.json["code"] != 0
+    signed = webhooks.headers(b"{}", SHOP[1], "ntf_x", int(time.time()))
+    assert webhooks.verify(b"{}", signed, SHOP[1]) == {"contentHmac": True, "standard": True}
+    for key, bad in (("webhook-timestamp", "²"), ("webhook-signature", "v1,é"), ("webhook-id", "ид")):
+        assert webhooks.verify(b"{}", {**signed, key: bad}, SHOP[1])["standard"] is False
+    big = client.post(f"/gateway/notifications/{SHOP[0]}", data="x" * 70_000, content_type="application/json")
+    assert big.status_code == 413 and big.json["code"] != 0
+
+
+def test_an_old_timestamp_is_refused_by_the_standard_signature():
+    signed = webhooks.headers(b"{}", SHOP[1], "ntf_x", int(time.time()) - 3600)
+    assert webhooks.verify(b"{}", signed, SHOP[1]) == {"contentHmac": True, "standard": False}
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("https://hooks.shop.example/n", None),
+    ("http://hooks.shop.example/n", "must be an https URL"),
+    ("https://localhost/n", "must not be on this host"),
+    ("https://127.0.0.1:8080/n", "must not be a loopback, private or link-local address"),
+    ("https://10.1.2.3/n", "must not be a loopback, private or link-local address"),
+    ("https://169.254.169.254/latest/meta-data", "must not be a loopback, private or link-local address"),
+    ("https://[::1]/n", "must not be a loopback, private or link-local address"),
+])
+def test_in_production_a_checkout_names_only_a_public_https_endpoint(url, problem):
+    from checkout.validation import public_endpoint_error
+    assert public_endpoint_error(url) == problem

@@ -69,8 +69,10 @@ def post_signed(url: str, body: str, secret: str, message_id: str, timeout: floa
     """POST ``body`` to ``url`` signed both ways; the answer, never an exception."""
     at = time.time() if now is None else now
     url, transport = _transport(url)
+    # The signed timestamp is always the real clock (receivers compare it with theirs);
+    # ``now`` only places the attempt on the schedule.
     headers = {"Content-Type": "application/json", "User-Agent": "checkout-notifications/1",
-               **webhooks.headers(body, secret, message_id, int(at))}
+               **webhooks.headers(body, secret, message_id, int(time.time()))}
     try:
         with httpx.Client(transport=transport, timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
                           follow_redirects=False) as client:

@@ -34,7 +34,7 @@ from ..gateway.base import DECLINED, STATUS_NAMES
 from ..merchants import Merchant
 from ..store import Attempt, Checkout, Notification, Outbound, Outbox, Payout
 from .merchant import OPERATIONS, card_fields, json_body, post_signed
-from .payment import CANCELLED_STATUS, EXPIRED_STATUS, pending_status
+from .payment import CANCELLED_STATUS, EXPIRED_STATUS, pending_status, transaction_number
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,6 @@ def _new_id() -> str:
     return "ntf_" + uuid.uuid4().hex
 
 
-def _number(value: str | None) -> int | str | None:
-    """A gateway's transaction id as the seed writes it (an integer), when it is one."""
-    if value is None:
-        return None
-    return int(value) if str(value).isdigit() else str(value)
-
-
 # -- what the merchant is told ---------------------------------------------------------------
 def checkout_event(c: Checkout, payload: dict, max_declines: int) -> str | None:
     """The event of the state ``c`` reached, or None (nothing to tell): a decline only
@@ -89,7 +82,8 @@ def checkout_fields(c: Checkout, payload: dict) -> dict[str, Any]:
     else:
         status, code = c.status, c.status_code
     return {
-        "transactionId": _number(c.transaction_id), "amount": float(Decimal(c.amount)), "currency": c.currency,
+        "transactionId": transaction_number(c.transaction_id), "amount": float(Decimal(c.amount)),
+        "currency": c.currency,
         "dateTime": st.iso(c.updated_at), "invoiceId": payload.get("invoiceId"),
         "accountId": payload.get("accountId"), "operationTypeCode": 1, "operationType": OPERATIONS[1],
         "status": status, "statusCode": code, **card_fields(c.masked_pan, c.brand), "cardExpDate": c.expiry,
@@ -130,7 +124,8 @@ def payout_notice(p: Payout) -> Outbound | None:
     nid = _new_id()
     card = p.method == "card"
     fields = {
-        "transactionId": _number(p.transaction_id), "amount": float(Decimal(p.amount)), "currency": p.currency,
+        "transactionId": transaction_number(p.transaction_id), "amount": float(Decimal(p.amount)),
+        "currency": p.currency,
         "dateTime": st.iso(p.updated_at), "invoiceId": p.invoice_id, "accountId": p.customer.get("accountId"),
         "operationTypeCode": 3 if card else 4, "operationType": OPERATIONS[3 if card else 4],
         "status": p.gateway_status, "statusCode": p.status_code,

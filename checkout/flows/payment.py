@@ -81,15 +81,15 @@ class Limits:
     max_declines_per_ip: int
     decline_window: float
     pending_grace: float
-    #: How long a claim may stay ``processing`` before its status is asked: the time a
-    #: gateway call may take, and a little more.
+    #: How long a claim may stay ``processing`` before its status is asked: the time the
+    #: merchant's Payment Check and a gateway call may take, and a little more.
     busy_seconds: float
 
     @classmethod
     def from_config(cls, config) -> Limits:
         return cls(max_declines=int(config["MAX_DECLINES"]), max_declines_per_ip=int(config["MAX_DECLINES_PER_IP"]),
                    decline_window=float(config["DECLINE_WINDOW"]), pending_grace=float(config["PENDING_GRACE"]),
-                   busy_seconds=float(config["GATEWAY_TIMEOUT"]) + 5)
+                   busy_seconds=float(config["GATEWAY_TIMEOUT"]) + float(config.get("CHECK_TIMEOUT") or 0) + 5)
 
 
 @dataclass
@@ -160,6 +160,13 @@ def checkouts_of(merchant: Merchant, invoice_id: str, limit: int = 100) -> list[
     return store().of_merchant(merchant.public_id, invoice_id, limit)
 
 
+def transaction_number(value: str | None) -> int | str | None:
+    """A gateway's transaction id as the seed writes it (an integer), when it is one."""
+    if value is None:
+        return None
+    return int(value) if str(value).isdigit() and str(value).isascii() else str(value)
+
+
 def iso(ts: float | None) -> str | None:
     """Unix seconds as ISO 8601 UTC (``2026-12-02T07:16:37Z``)."""
     return None if ts is None else st.iso(ts)
@@ -179,7 +186,7 @@ def summary(c: Checkout) -> dict:
     """Where a checkout stands, as the merchant API answers it (``GET /checkout/<id>``)."""
     payload = c.data or {}
     return {"checkoutId": c.id, "state": api_state(c), "status": c.status, "statusCode": c.status_code,
-            "transactionId": c.transaction_id, "amount": float(c.amount), "currency": c.currency,
+            "transactionId": transaction_number(c.transaction_id), "amount": float(c.amount), "currency": c.currency,
             "invoiceId": c.invoice_id, "accountId": payload.get("accountId"), "reason": c.reason,
             "reasonCode": c.reason_code, "attempts": c.charges, "declines": c.declines,
             "createdAt": iso(c.created_at), "updatedAt": iso(c.updated_at), "expiresAt": iso(c.expires_at)}

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
 
 from .. import links, openapi
 from ..flows import notify, worker
@@ -169,7 +169,12 @@ def gateway_notification(public_id: str):
     the body's status)."""
     merchant = current_app.extensions["checkout.merchants"].get(public_id)
     request.max_content_length = MAX_BODY
-    raw = request.get_data()
+    try:
+        raw = request.get_data()
+    except RequestEntityTooLarge:
+        response = jsonify({"code": 3, "message": f"The body is larger than {MAX_BODY} bytes"})
+        response.status_code = 413
+        return response
     if merchant is None or not hmac_matches(raw, merchant.gateway_credentials[1], request.headers.get("Content-HMAC")):
         response = jsonify({"code": 1, "message": "Content-HMAC does not match the body"})
         response.status_code = 401
