@@ -468,3 +468,14 @@ def test_an_old_timestamp_is_refused_by_the_standard_signature():
 def test_in_production_a_checkout_names_only_a_public_https_endpoint(url, problem):
     from checkout.validation import public_endpoint_error
     assert public_endpoint_error(url) == problem
+
+
+def test_a_refused_payment_check_is_said_in_the_customer_s_language(tmp_path, database, receiver, check):
+    check.default = Reply(200, b'{"code":7}')
+    app = make_shop(tmp_path, database, receiver, merchant={"checkUrl": check.url + "/check"})
+    try:
+        path, _cid = new_link(app, locale="ru_RU")
+        answer = pay(app.test_client(), path)
+        assert answer.status_code == 403 and "Магазин не смог принять этот платёж. Деньги не списаны." in text(answer)
+    finally:
+        app.extensions["checkout.store"].engine.dispose()
