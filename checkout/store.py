@@ -780,14 +780,9 @@ class PayoutStore(_Tables):
 
 # -- the outbox --------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Notification:
-    id: str
-    merchant: str
-    subject: str
-    event: str
-    key: str
-    url: str
-    body: str
+class Notification(Outbound):
+    """A notification as the outbox keeps it: what was written, and its delivery."""
+
     state: str
     attempts: int
     round: int

@@ -369,4 +369,8 @@ def test_a_ledger_from_before_gains_the_new_columns(tmp_path):
     row = ledger.find(id=1)
     assert row["operation"] == 1 and row["payment_type_id"] is None
     assert sandbox._model(row)["operationType"] == "Payment"
+    # The refund columns too; a final row from before has no completion time, and no notice.
+    assert row["payment_transaction_id"] is None and row["completed_at"] is None and row["expiry_month"] is None
+    assert sandbox._list_entry(row)["completed"] is None
+    assert ledger.notices() == []
     sandbox.Ledger(str(path))  # again: nothing left to add

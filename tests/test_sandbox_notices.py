@@ -9,11 +9,11 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 from conftest import DEMO_AUTH, base_config
+from receiver import Receiver, Reply
 
 from checkout import create_app
 from checkout.gateway import sandbox
@@ -35,46 +35,29 @@ FAILURE = {"reason", "reasonCode"}
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
-class Receiver:
-    """The merchant's notification address: a real HTTP server on a free loopback port
-    that answers each POST with the next of ``answers`` (the last one again when they
-    run out) and keeps what it got."""
+class Hook:
+    """The merchant's receiver (tests/receiver.py) at the address set in the gateway's
+    back office: each POST gets the next of ``answers``, the last one again when they run out."""
 
     def __init__(self, answers: list[tuple[int, bytes]]):
-        self.answers = list(answers)
-        self.got: list[dict] = []
-        receiver = self
+        *first, last = answers
+        self.server = Receiver(*(Reply(status, body) for status, body in first), default=Reply(*last))
+        self.url = self.server.url + "/hooks/odeonpay"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.got.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                status, answer = receiver.answers[min(len(receiver.got), len(receiver.answers)) - 1]
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args):  # keep test output readable
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/odeonpay"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+    @property
+    def got(self) -> list[dict]:
+        return [{"path": r.path, "headers": r.headers, "body": r.body} for r in self.server.received]
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 @pytest.fixture
 def receiver():
-    made: list[Receiver] = []
+    made: list[Hook] = []
 
-    def make(*answers: tuple[int, bytes]) -> Receiver:
-        made.append(Receiver(list(answers) or [CONFIRM]))
+    def make(*answers: tuple[int, bytes]) -> Hook:
+        made.append(Hook(list(answers) or [CONFIRM]))
         return made[-1]
     yield make
     for r in made:

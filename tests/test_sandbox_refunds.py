@@ -362,19 +362,3 @@ def test_balance_for_a_merchant_that_requires_hmac(tmp_path):
     strict.close()
     unsigned = gw.test_client().get("/payments/balance", auth=("pbid_strict", "s3cret"))
     assert unsigned.status_code == 400 and unsigned.json["message"] == "Invalid Content-HMAC"
-
-
-def test_a_ledger_from_before_gains_the_refund_columns(tmp_path):
-    import sqlite3
-    path = tmp_path / "old.sqlite3"
-    old = sqlite3.connect(path)
-    old.executescript(sandbox.SCHEMA.split("CREATE TABLE IF NOT EXISTS card_tokens")[0])
-    old.execute("INSERT INTO transactions (merchant, amount, currency, approve, scheme, status_code, created_at)"
-                " VALUES ('pbid_test', '1.00', 'USD', 1, 'none', 4, 0)")
-    old.commit()
-    old.close()
-    ledger = sandbox.Ledger(str(path))
-    row = ledger.find(id=1)
-    assert row["payment_transaction_id"] is None and row["completed_at"] is None and row["expiry_month"] is None
-    assert sandbox._list_entry(row)["completed"] is None  # a final row from before: its time is not known
-    assert ledger.notices() == []

@@ -97,20 +97,22 @@ def _merchant() -> tuple[Merchant | None, Response | None]:
     return authenticate()
 
 
-def _own_checkout(merchant: Merchant, checkout_id: str) -> flow.Session | None:
-    """The merchant's own checkout (another merchant's is not found, as none)."""
-    return flow.known_session(checkout_id, merchant)
+def _own_checkout(checkout_id: str) -> tuple[flow.Session | None, Response | None]:
+    """The authenticated merchant's own checkout, or the answer: 401, or 404 (another
+    merchant's checkout is not found, as none)."""
+    merchant, failure = _merchant()
+    if failure:
+        return None, failure
+    s = flow.known_session(checkout_id, merchant)
+    return (s, None) if s is not None else (None, error("No such checkout", 404))
 
 
 @bp.get("/checkout/<checkout_id>")
 def checkout_status(checkout_id: str):
     """Where a checkout stands (the merchant's own only: any other id is 404)."""
-    merchant, failure = _merchant()
+    s, failure = _own_checkout(checkout_id)
     if failure:
         return failure
-    s = _own_checkout(merchant, checkout_id)
-    if s is None:
-        return error("No such checkout", 404)
     return jsonify({"success": True, "message": None, "model": flow.summary(s.checkout)})
 
 
@@ -131,12 +133,9 @@ def checkout_list():
 @bp.post("/checkout/<checkout_id>/expire")
 def checkout_expire(checkout_id: str):
     """End an open checkout: it can no longer be paid (409 when in flight or final)."""
-    merchant, failure = _merchant()
+    s, failure = _own_checkout(checkout_id)
     if failure:
         return failure
-    s = _own_checkout(merchant, checkout_id)
-    if s is None:
-        return error("No such checkout", 404)
     if not flow.expire(s):
         state = flow.summary(s.checkout)["state"]
         response = jsonify({"success": False, "message": f"This checkout is {state}: it cannot be expired",
