@@ -54,7 +54,8 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["MODE"] == "sandbox":
         app.register_blueprint(demo.bp)
     cli.init_app(app)
-    if config_module.flag(app.config["WORKER_IN_PROCESS"]) and not app.config.get("TESTING"):
+    if config_module.flag(app.config["WORKER_IN_PROCESS"]) and not app.config.get("TESTING") \
+            and migrations.flask_command() in (None, "run"):  # not in `flask worker`, `db upgrade`...
         # sandbox `make run`: notifications arrive with nothing else started (set the event to stop it)
         app.extensions["checkout.worker"] = worker.start_in_process(app)
     return app

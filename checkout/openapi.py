@@ -178,7 +178,9 @@ SCHEMAS: dict = {
             "state": {"$ref": "#/components/schemas/CheckoutState"},
             "status": {**_TEXT, "description": "The gateway's Transaction Status (Completed, Declined, ...)"},
             "statusCode": {**_INT, "description": "Its code (4 Completed, 99 Declined, ...)"},
-            "transactionId": {**_TEXT, "description": "The gateway's transaction of the latest attempt"},
+            "transactionId": {"anyOf": [{"type": "integer"}, {"type": "string"}], "nullable": True,
+                              "description": "The gateway's transaction of the latest attempt (an integer, "
+                                             "as the seed writes it, when the gateway's id is one)"},
             "amount": {"type": "number"},
             "currency": {"type": "string"},
             "invoiceId": _TEXT, "accountId": _TEXT, "reason": _TEXT, "reasonCode": _INT,

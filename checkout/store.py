@@ -487,11 +487,13 @@ class Store(_Tables):
                 c.id == checkout_id, (c.check_at.is_(None)) | (c.check_at <= now))
                 .values(check_at=next_at, checks=c.checks + 1)).rowcount == 1
 
-    def past_expiry(self, states: tuple[str, ...], now: float, limit: int = 100) -> list[Checkout]:
-        """Checkouts in ``states`` whose link expired by ``now``."""
+    def past_expiry(self, max_declines: int, now: float, limit: int = 100) -> list[Checkout]:
+        """Checkouts that could still be paid (open, or declined with tries left) whose
+        link expired by ``now``: those a final decline ended are not picked again and again."""
         c = checkouts.c
+        payable = (c.state == OPEN) | ((c.state == DECLINED) & (c.declines < max_declines))
         with self._read() as db:
-            rows = db.execute(select(checkouts).where(c.state.in_(states), c.expires_at.is_not(None),
+            rows = db.execute(select(checkouts).where(payable, c.expires_at.is_not(None),
                                                       c.expires_at <= now, c.parent_id.is_(None))
                               .order_by(c.expires_at).limit(limit)).mappings().all()
         return [Checkout(**r) for r in rows]
@@ -890,9 +892,11 @@ class Outbox(_Tables):
         """Send a notification again from the start of the schedule (failed or not)."""
         n = notifications.c
         with self._write() as db:
+            # A lease in force stays: a worker delivering it now finishes, and nobody
+            # else sends it at the same time.
             return db.execute(update(notifications).where(n.id == nid).values(
                 state=NOTIFY_PENDING, round=0, next_at=time.time() if now is None else now,
-                lease_until=None, leased_by=None, updated_at=time.time())).rowcount == 1
+                updated_at=time.time())).rowcount == 1
 
 
 # -- the app ---------------------------------------------------------------------------

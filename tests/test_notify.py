@@ -479,3 +479,30 @@ def test_a_refused_payment_check_is_said_in_the_customer_s_language(tmp_path, da
         assert answer.status_code == 403 and "Магазин не смог принять этот платёж. Деньги не списаны." in text(answer)
     finally:
         app.extensions["checkout.store"].engine.dispose()
+
+
+def test_checkouts_a_final_decline_ended_do_not_hold_up_expiry(shop, receiver):
+    """Past their expiry, declined checkouts with no tries left are not picked again and
+    again: an open one behind them still expires, even one at a time."""
+    client = shop.test_client()
+    declined_path, declined = new_link(shop, expiresIn=60)
+    for _ in range(3):
+        pay(client, declined_path, cvv="333")
+    _path, still_open = new_link(shop, expiresIn=60)
+    with shop.app_context():
+        assert worker.expire_due(time.time() + 120, limit=1) == 1
+    states = {cid: client.get(f"/checkout/{cid}", auth=SHOP).json["model"]["state"] for cid in (declined, still_open)}
+    assert states == {declined: "declined", still_open: "expired"}
+
+
+def test_an_idempotent_repeat_registers_no_second_checkout(shop):
+    client = shop.test_client()
+    headers = {"Idempotency-Key": "order-7"}
+    first = client.post("/checkout/link", json=seed_request(invoiceId="idem-7"), auth=SHOP, headers=headers).json
+    again = client.post("/checkout/link", json=seed_request(invoiceId="idem-7"), auth=SHOP, headers=headers).json
+    assert again == first
+    other = client.post("/checkout/link", json=seed_request(invoiceId="idem-8"), auth=SHOP, headers=headers)
+    assert other.status_code == 409
+    listed = client.get("/checkout?invoiceId=idem-7", auth=SHOP).json["checkouts"]
+    assert [c["checkoutId"] for c in listed] == [first["model"]["checkoutId"]]
+    assert client.get("/checkout?invoiceId=idem-8", auth=SHOP).json["checkouts"] == []

@@ -64,10 +64,9 @@ def _transport(url: str) -> tuple[str, httpx.BaseTransport | None]:
     return url, None
 
 
-def post_signed(url: str, body: str, secret: str, message_id: str, timeout: float,
-                now: float | None = None) -> Answer:
+def post_signed(url: str, body: str, secret: str, message_id: str, timeout: float) -> Answer:
     """POST ``body`` to ``url`` signed both ways; the answer, never an exception."""
-    at = time.time() if now is None else now
+    at = time.time()
     url, transport = _transport(url)
     # The signed timestamp is always the real clock (receivers compare it with theirs);
     # ``now`` only places the attempt on the schedule.

@@ -175,8 +175,9 @@ def deliver(n: Notification, worker: str, now: float | None = None) -> bool:
         attempt = Attempt(at=time.time(), http_status=None, answer=None, error="the merchant is no longer configured")
         outbox().finish(n.id, worker, attempt, False, None)
         return False
-    answer = post_signed(n.url, n.body, merchant.secret, n.id, float(current_app.config["NOTIFY_TIMEOUT"]), now)
-    later = None if answer.confirmed else next_try(schedule, n.round + 1, answer.attempt.at, answer.retry_after)
+    answer = post_signed(n.url, n.body, merchant.secret, n.id, float(current_app.config["NOTIFY_TIMEOUT"]))
+    base = answer.attempt.at if now is None else now  # ``now``: the round's clock (tests move it)
+    later = None if answer.confirmed else next_try(schedule, n.round + 1, base, answer.retry_after)
     outbox().finish(n.id, worker, answer.attempt, answer.confirmed, later)
     if not answer.confirmed:
         log.info("notification %s (%s) to %s not confirmed: %s; %s", n.id, n.event, n.merchant,
@@ -188,22 +189,32 @@ def deliver(n: Notification, worker: str, now: float | None = None) -> bool:
 PARALLEL = 8
 
 
-def deliver_due(worker: str, now: float | None = None, limit: int = 50) -> int:
-    """Deliver what is due now; the number of notifications tried."""
-    now = time.time() if now is None else now
-    lease = float(current_app.config["NOTIFY_TIMEOUT"]) * 2 + 30
-    taken = outbox().claim(worker, now, lease, limit)
-    if not taken:
-        return 0
+def lease_seconds() -> float:
+    """How long a worker holds a notification: one attempt (connect, and the merchant's
+    answer within NOTIFY_TIMEOUT) with room to spare, so another worker takes it only
+    from a worker that died."""
+    return float(current_app.config["NOTIFY_TIMEOUT"]) * 4 + 30
+
+
+def deliver_due(worker: str, now: float | None = None, limit: int = 48) -> int:
+    """Deliver what is due now, :data:`PARALLEL` at a time (each batch claimed just
+    before it is sent, so every claim is sent within its lease); the number tried."""
     app = current_app._get_current_object()
 
     def one(n: Notification) -> bool:
         with app.app_context():
             return deliver(n, worker, now)
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(PARALLEL, len(taken))) as pool:
-        list(pool.map(one, taken))
-    return len(taken)
+    tried = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        while tried < limit:
+            taken = outbox().claim(worker, time.time() if now is None else now, lease_seconds(),
+                                   min(PARALLEL, limit - tried))
+            list(pool.map(one, taken))
+            tried += len(taken)
+            if len(taken) < PARALLEL:
+                break
+    return tried
 
 
 def resend(nid: str) -> bool:

@@ -486,6 +486,8 @@ def quote_crypto(s: Session, m: methods.Method, *, ip: str | None, locale: str |
     if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
                               masked_pan=None, brand=None, expiry=None, holder=None):  # not a card
         return stands(s)  # another payment, or another quote, came first
+    if not checked(s):
+        return Step("refused", s.checkout)
     quote_id = quote_checkout_id(s.id, m.type_id)
     store().ensure(quote_id, s.merchant.public_id, s.payload.get("invoiceId"), s.payload["amount"],
                    s.payload["currency"], parent_id=s.id)

@@ -107,7 +107,7 @@ def expire_due(now: float | None = None, limit: int = 100) -> int:
     now = time.time() if now is None else now
     lim = limits()
     done = 0
-    for c in store().past_expiry((st.OPEN, st.DECLINED), now, limit):
+    for c in store().past_expiry(lim.max_declines, now, limit):
         if store().transition(c.id, (st.OPEN,), st.EXPIRED) or \
                 store().transition(c.id, (st.DECLINED,), st.EXPIRED, max_declines=lim.max_declines):
             done += 1
@@ -126,7 +126,11 @@ def refresh_payouts(now: float | None = None, limit: int = 20) -> int:
     for p in payouts.store().unchanged_since(payouts.PENDING, now - PAYOUT_CHECK_SECONDS, limit):
         merchant = current_app.extensions["checkout.merchants"].get(p.merchant)
         if merchant is not None:
-            payout_flow.refresh(p, merchant)
+            after = payout_flow.refresh(p, merchant)
+            if after.status == p.status and after.updated_at == p.updated_at:
+                # The gateway had nothing new (or no answer): still asked, so it waits its
+                # turn behind the others instead of being asked every round.
+                payouts.store().note(p.id, p.status)
             done += 1
     return done
 

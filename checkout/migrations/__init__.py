@@ -121,6 +121,15 @@ def _flask_command(args: Sequence[str]) -> str | None:
     return None
 
 
+def flask_command() -> str | None:
+    """The ``flask`` command the app is being loaded for (``run``, ``worker``, ``db``...),
+    or None when no ``flask`` command line loads it (gunicorn, tests)."""
+    context = click.get_current_context(silent=True)
+    if context is None or context.find_object(ScriptInfo) is None:
+        return None
+    return _flask_command(sys.argv[1:])
+
+
 def loading_for_db_command() -> bool:
     """True while the ``flask`` command line loads the app to run ``flask ... db ...``.
     Those commands must work on a database that is behind (they are how it catches up)

@@ -59,16 +59,20 @@ def _create(make_link: Callable[[object, Merchant], Link], scope: str) -> Respon
         link = make_link(body, merchant)
     except RequestError as exc:
         return error(exc.message, 400, exc.errors)
-    # Known from now on: GET /checkout/<id>, expiring it, and the worker's expiry.
-    session = flow.open_session(link.payload, merchant)
     answer = json.dumps({"success": True, "message": None,
-                         "model": {"checkoutId": session.id, "expiresAt": flow.iso(link.payload["exp"])},
+                         "model": {"checkoutId": link.payload["cid"], "expiresAt": flow.iso(link.payload["exp"])},
                          "link": {"method": "get", "action": link.url}})
     if key:
+        ours = answer
         stored_hash, answer = store.idempotent(merchant.public_id, key, body_hash, answer)
         if stored_hash != body_hash:
             return error("This Idempotency-Key was used with another body", 409,
                           {"Idempotency-Key": "was used with another body"})
+        if answer != ours:  # a request with this key won the race: its checkout is the one
+            return current_app.response_class(answer, mimetype="application/json")
+    # Known from now on (only the link the merchant gets): GET /checkout/<id>, expiring
+    # it, and the worker's expiry.
+    flow.open_session(link.payload, merchant)
     return current_app.response_class(answer, mimetype="application/json")
 
 
