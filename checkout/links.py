@@ -150,9 +150,8 @@ class Link(NamedTuple):
 
 def checkout_link(body, merchant: Merchant) -> Link:
     """Validate ``body`` and make the checkout link (raises RequestError)."""
-    payload = validate_checkout(body, merchant, current_app.config["TOKEN_LIMIT_AGE"])
-    token = tokens.sign_checkout(payload)
-    return Link(link_for(token), tokens.load_checkout(token))
+    payload = tokens.stamp_checkout(validate_checkout(body, merchant, current_app.config["TOKEN_LIMIT_AGE"]))
+    return Link(link_for(tokens.sign_stamped(payload)), payload)
 
 
 def create_link(body, merchant: Merchant) -> str:
@@ -219,9 +218,8 @@ def direct_link_for(token: str) -> str:
 
 def apm_link(body, merchant: Merchant) -> Link:
     """Validate a Link request and make its direct link (raises RequestError)."""
-    payload = validate_apm_link(body, merchant, current_app.config["TOKEN_LIMIT_AGE"])
-    token = tokens.sign_checkout(payload)
-    return Link(direct_link_for(token), tokens.load_checkout(token))
+    payload = tokens.stamp_checkout(validate_apm_link(body, merchant, current_app.config["TOKEN_LIMIT_AGE"]))
+    return Link(direct_link_for(tokens.sign_stamped(payload)), payload)
 
 
 def create_apm_link(body, merchant: Merchant) -> str:

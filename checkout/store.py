@@ -520,16 +520,15 @@ class Store(_Tables):
     def _transition(self, db: Connection, checkout_id: str, from_states: tuple[str, ...],
                     max_declines: int | None, values: dict[str, Any]) -> bool:
         """The compare-and-set, and (when it moved the row) its notification, in ``db``'s
-        transaction."""
+        transaction. RETURNING gives the moved row (SQLite 3.35+, PostgreSQL): no second read."""
         c = checkouts.c
         statement = update(checkouts).where(c.id == checkout_id, c.state.in_(tuple(from_states)))
         if max_declines is not None:
             statement = statement.where(c.declines < max_declines)
-        moved = db.execute(statement.values(values)).rowcount == 1
-        if moved and self.notices is not None:
-            row = db.execute(select(checkouts).where(c.id == checkout_id)).mappings().one()
+        row = db.execute(statement.values(values).returning(*checkouts.c)).mappings().first()
+        if row is not None and self.notices is not None:
             _outbox(db, self.engine, self.notices(Checkout(**row)))
-        return moved
+        return row is not None
 
     def transition(self, checkout_id: str, from_states: tuple[str, ...], to_state: str,
                    max_declines: int | None = None, **fields) -> bool:
@@ -759,12 +758,12 @@ class PayoutStore(_Tables):
             raise ValueError(f"not payout columns: {sorted(unknown)}")
         p = payouts.c
         with self._write() as db:
-            moved = db.execute(update(payouts).where(p.id == pid, p.status.in_(tuple(from_statuses)))
-                               .values(status=to, updated_at=time.time(), **_typed(payouts, fields))).rowcount == 1
-            if moved and self.notices is not None and to not in from_statuses:
-                row = db.execute(select(payouts).where(p.id == pid)).mappings().one()
+            row = db.execute(update(payouts).where(p.id == pid, p.status.in_(tuple(from_statuses)))
+                             .values(status=to, updated_at=time.time(), **_typed(payouts, fields))
+                             .returning(*payouts.c)).mappings().first()
+            if row is not None and self.notices is not None and to not in from_statuses:
                 _outbox(db, self.engine, self.notices(_payout(row)))
-            return moved
+            return row is not None
 
     def note(self, pid: str, status: str, **fields) -> bool:
         """Record what the gateway said while the status stays ``status``."""

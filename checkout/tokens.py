@@ -42,16 +42,27 @@ def load(token: str, salt: str, max_age: int | None, app: Flask | None = None) -
         raise TokenError("the link is not valid") from exc
 
 
-def sign_checkout(payload: dict, app: Flask | None = None) -> str:
-    """A checkout token for ``payload``. Adds ``cid`` (a unique checkout id) and ``exp``
-    (Unix seconds) unless given; ``ttl`` in the payload asks for another lifetime."""
+def stamp_checkout(payload: dict, app: Flask | None = None) -> dict:
+    """``payload`` as its token carries it: with ``cid`` (a unique checkout id) and
+    ``exp`` (Unix seconds) unless given; ``ttl`` in the payload asks for another lifetime."""
     app = app or current_app
     body = dict(payload)
     ttl = int(body.pop("ttl", None) or app.config["TOKEN_MAX_AGE"])
     ttl = max(app.config["TOKEN_MIN_AGE"], min(ttl, app.config["TOKEN_LIMIT_AGE"]))
     body.setdefault("cid", uuid.uuid4().hex)
     body.setdefault("exp", int(time.time()) + ttl)
-    return sign(body, CHECKOUT_SALT, app)
+    return body
+
+
+def sign_checkout(payload: dict, app: Flask | None = None) -> str:
+    """A checkout token for ``payload`` (stamped by :func:`stamp_checkout`)."""
+    app = app or current_app
+    return sign(stamp_checkout(payload, app), CHECKOUT_SALT, app)
+
+
+def sign_stamped(payload: dict, app: Flask | None = None) -> str:
+    """The token of a payload :func:`stamp_checkout` already stamped."""
+    return sign(payload, CHECKOUT_SALT, app)
 
 
 def load_checkout(token: str, app: Flask | None = None, *, allow_expired: bool = False) -> dict:

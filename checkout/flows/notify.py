@@ -170,7 +170,7 @@ def next_try(schedule: list[float], tries: int, now: float, retry_after: float |
 def deliver(n: Notification, worker: str, now: float | None = None) -> bool:
     """One delivery of ``n`` (leased by ``worker``), recorded; True when confirmed."""
     merchant = _registry().get(n.merchant)
-    schedule = parse_schedule(current_app.config["NOTIFY_SCHEDULE"])
+    schedule = current_app.extensions["checkout.notify_schedule"]
     if merchant is None:
         attempt = Attempt(at=time.time(), http_status=None, answer=None, error="the merchant is no longer configured")
         outbox().finish(n.id, worker, attempt, False, None)
@@ -205,15 +205,19 @@ def deliver_due(worker: str, now: float | None = None, limit: int = 48) -> int:
         with app.app_context():
             return deliver(n, worker, now)
 
+    def claim(tried: int) -> list[Notification]:
+        return outbox().claim(worker, time.time() if now is None else now, lease_seconds(),
+                              min(PARALLEL, limit - tried))
+
+    taken = claim(0)
+    if not taken:
+        return 0  # most rounds: no thread pool for nothing
     tried = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        while tried < limit:
-            taken = outbox().claim(worker, time.time() if now is None else now, lease_seconds(),
-                                   min(PARALLEL, limit - tried))
+        while taken:
             list(pool.map(one, taken))
             tried += len(taken)
-            if len(taken) < PARALLEL:
-                break
+            taken = claim(tried) if len(taken) == PARALLEL and tried < limit else []
     return tried
 
 
@@ -236,6 +240,7 @@ def as_json(n: Notification, attempts: list[Attempt] | None = None) -> dict[str,
 
 def init_app(app: Flask) -> None:
     """Give the stores the notices they write with each state change."""
-    parse_schedule(app.config["NOTIFY_SCHEDULE"])  # a bad schedule refuses to start
+    # Parsed once: a bad schedule refuses to start, and no delivery parses it again.
+    app.extensions["checkout.notify_schedule"] = parse_schedule(app.config["NOTIFY_SCHEDULE"])
     app.extensions["checkout.store"].notices = checkout_notice
     app.extensions["checkout.payouts"].notices = payout_notice

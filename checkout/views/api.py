@@ -140,13 +140,14 @@ def checkout_expire(checkout_id: str):
     s, failure = _own_checkout(checkout_id)
     if failure:
         return failure
-    if not flow.expire(s):
-        state = flow.summary(s.checkout)["state"]
-        response = jsonify({"success": False, "message": f"This checkout is {state}: it cannot be expired",
-                            "model": flow.summary(s.checkout)})
+    expired = flow.expire(s)
+    model = flow.summary(s.checkout)
+    if not expired:
+        response = jsonify({"success": False, "message": f"This checkout is {model['state']}: it cannot be expired",
+                            "model": model})
         response.status_code = 409
         return response
-    return jsonify({"success": True, "message": None, "model": flow.summary(s.checkout)})
+    return jsonify({"success": True, "message": None, "model": model})
 
 
 # -- notifications ------------------------------------------------------------------------
@@ -164,6 +165,13 @@ def notifications_list():
                     "notifications": [notify.as_json(n, notify.outbox().attempts(n.id)) for n in found]})
 
 
+def _not_taken(code: int, message: str, status: int) -> Response:
+    """A gateway notification we refuse: any code but 0 tells the gateway to send it again."""
+    response = jsonify({"code": code, "message": message})
+    response.status_code = status
+    return response
+
+
 @bp.post("/gateway/notifications/<public_id>")
 def gateway_notification(public_id: str):
     """The gateway's own notification (the address set in its back office): verified by
@@ -175,21 +183,15 @@ def gateway_notification(public_id: str):
     try:
         raw = request.get_data()
     except RequestEntityTooLarge:
-        response = jsonify({"code": 3, "message": f"The body is larger than {MAX_BODY} bytes"})
-        response.status_code = 413
-        return response
+        return _not_taken(3, f"The body is larger than {MAX_BODY} bytes", 413)
     if merchant is None or not hmac_matches(raw, merchant.gateway_credentials[1], request.headers.get("Content-HMAC")):
-        response = jsonify({"code": 1, "message": "Content-HMAC does not match the body"})
-        response.status_code = 401
-        return response
+        return _not_taken(1, "Content-HMAC does not match the body", 401)
     try:
         body = json.loads(raw or b"null")
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        response = jsonify({"code": 2, "message": "The body must be a JSON object"})
-        response.status_code = 400
-        return response
+        return _not_taken(2, "The body must be a JSON object", 400)
     tid = body.get("transactionId")
     if body.get("paymentTransactionId") is None:  # a refund's is about a payment we do not change
         worker.settle_transaction(merchant.public_id, None if tid is None else str(tid),
