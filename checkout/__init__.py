@@ -12,7 +12,7 @@ from .flows import notify, worker
 from .gateway import sandbox
 from .merchants import load_registry
 from .paths import ROOT, STATIC, TEMPLATES
-from .views import api, demo, direct, errors, health, page, pay, widget
+from .views import address, api, demo, direct, errors, health, page, pay, widget
 from .views import payout as payout_views  # payouts (OMNO payout API, hosted forms)
 
 __all__ = ["ROOT", "STATIC", "TEMPLATES", "create_app"]
@@ -47,6 +47,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(widget.bp)
     app.register_blueprint(payout_views.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(address.bp)  # an address's fields by country, for address.js
+    address.init_app(app)
     errors.init_app(app)
     if app.config["GATEWAY_URL"] == "sandbox":
         sandbox.init_ledger(app)

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "CHECK_TIMEOUT": 10.0,  # seconds the merchant has to answer a Payment Check
     "WORKER_INTERVAL": 1.0,  # seconds between the worker's rounds
     "WORKER_IN_PROCESS": None,  # run the worker in a thread of the app (`make run` sets it)
+    "LIMIT_LOOPBACK": None,  # sandbox: apply the per-address decline limit to 127.0.0.1 and ::1 too
 }
 
 _NUMBERS = {"GATEWAY_TIMEOUT": float, "TOKEN_MAX_AGE": int, "TOKEN_MIN_AGE": int,

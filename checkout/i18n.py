@@ -64,6 +64,12 @@ def format_amount(amount, currency: str, locale: str | None = None) -> str:
     return format_currency(Decimal(str(amount)), currency, locale=locale)
 
 
+def clock(seconds: int) -> str:
+    """Time left as a countdown shows it (``4:05``, ``1:02:03``): what countdown.js counts."""
+    hours, rest = divmod(max(int(seconds), 0), 3600)
+    return (f"{hours}:{rest // 60:02d}" if hours else f"{rest // 60}") + f":{rest % 60:02d}"
+
+
 def currency_digits(currency: str) -> int:
     return get_currency_precision(currency)
 
@@ -71,4 +77,5 @@ def currency_digits(currency: str) -> int:
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
     app.jinja_env.globals["format_amount"] = format_amount
+    app.jinja_env.globals["clock"] = clock
     app.jinja_env.globals["current_locale"] = select_locale

@@ -34,6 +34,11 @@ Where things come from:
 * Validation (``validate_fields``) uses python-stdnum where a public format and a
   well-kept implementation exist (IBAN, Pakistani CNIC, Bitcoin addresses); the rest
   are strict patterns, each with its reason next to it.
+* How customers see the methods (the section "how customers see the methods" below):
+  each method's group (cards, banks, wallets, QR codes, crypto), the display names of
+  ``checkout.method_names`` (``name`` stays the seed's: the merchant API and the gateway
+  use it), labels that tell near duplicates apart, and the page's order (a country's
+  most used methods first).
 
 Seed examples that do not pass these checks (they are placeholders, so the checks stay
 strict): the SEPA payout IBAN ``LT837500018004669430`` (its check digits are wrong),
@@ -43,16 +48,24 @@ never 0) and the Korean account ``123456789`` (9 digits; Korean accounts have 10
 """
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from stdnum import bitcoin, iban
 from stdnum.exceptions import ValidationError
 from stdnum.pk import cnic
 
+from .method_names import DISPLAY_NAMES
+
 __all__ = ["Field", "Method", "catalogue", "method", "for_checkout", "payout_methods",
-           "validate_fields", "clean_fields", "is_crypto", "country_of_currency"]
+           "validate_fields", "clean_fields", "is_crypto", "country_of_currency",
+           "GROUPS", "GROUP_LEGENDS", "POPULAR", "MethodGroup", "Offer", "arrange", "display_name", "group_of",
+           "label", "search_key"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,24 @@ class Method:
 
     def fields_for(self, payout: bool = False) -> tuple[Field, ...]:
         return self.payout_fields if payout else self.fields
+
+    @property
+    def display_name(self) -> str:
+        """What a customer reads (see :func:`display_name`); ``name`` stays the seed's."""
+        return display_name(self)
+
+    @property
+    def group(self) -> str:
+        """One of :data:`GROUPS` (see :func:`group_of`)."""
+        return group_of(self)
+
+    def label_for(self, payout: bool = False) -> str:
+        """The display name, told apart from the methods offered with it (see :func:`label`)."""
+        return label(self, payout)
+
+    def search_key_for(self, payout: bool = False) -> str:
+        """What the payment page's search box matches (see :func:`search_key`)."""
+        return search_key(self, payout)
 
 
 IN, OUT, BOTH = (True, False), (False, True), (True, True)
@@ -454,6 +485,194 @@ def for_checkout(currency: str, country_code: str | None = None, *, include_test
 def payout_methods(currency: str, country_code: str | None = None, *, include_test: bool = True) -> list[Method]:
     """The payout methods that fit, by the same rule as :func:`for_checkout`."""
     return [m for m in _METHODS if m.payout and (include_test or not m.test) and _fits(m, currency, country_code)]
+
+
+# -- how customers see the methods: groups, names, order --------------------------------------
+#: The groups of the payment page, in their default order (the group of a country's most
+#: used method comes first: see :func:`arrange`).
+GROUPS = ("cards", "banks", "wallets", "qr", "crypto", "test")
+GROUP_LEGENDS = {
+    "cards": _l("Cards"),
+    "banks": _l("Banks and bank transfers"),
+    "wallets": _l("Wallets and payment apps"),
+    "qr": _l("QR code payments"),
+    "crypto": _l("Cryptocurrencies"),
+    "test": _l("Test methods"),
+}
+#: The groups the seed's names do not say, by type id. The seed's table says what a
+#: method is only in its names; read row by row:
+#: - cards: "VISA/MC/RuPay" (2041);
+#: - wallets and payment apps: the Indian rows named "... Wallet" (2003-2009) with Google
+#:   Pay, JioMoney and Paytm (2001, 2002, 2042), UPI (2000, and its payouts 3020: an
+#:   app-to-app instant payment), Brazil's Pix (4012, the same kind of scheme),
+#:   YooMoney and WebMoney (201, 501), EasyPaisa and JazzCash (56500, 56501: mobile
+#:   wallets), Zalo's "H5" in-app payment (7067);
+#: - QR code payments: every row whose name says "QR" (:data:`_QR_NAME`);
+#: - crypto (:func:`is_crypto`) and the two test rows have their own groups;
+#: - banks: all the rest, which are banks' own methods: India's net banking (2010-2040:
+#:   the seed's "Netbanking" example is 2014) and bank list (2060), its banks with
+#:   payouts (2053, 2081-2092: account transfers), Brazil's banks and boletos (bank
+#:   slips), the Vietnamese, Thai and Indonesian banks and virtual accounts ("(VA)"),
+#:   Korea's "Virtual Banking" (50033), SEPA (6000, 6001) and India's bank payouts (3021).
+_GROUP_BY_ID = {2041: "cards", 3020: "wallets",
+                **dict.fromkeys((201, 501, *range(2000, 2010), 2042, 4012, 7067, 56500, 56501), "wallets")}
+_QR_NAME = re.compile(r"\bQR\b")
+
+#: The most used methods of a country, most used first: they lead the page, the rest
+#: follow alphabetically. Our own judgement of market share (public payment statistics
+#: and general knowledge of each market, not a measured source), limited to what the
+#: catalogue has:
+#: - India: UPI carries most online payments (NPCI's monthly figures), then the largest
+#:   banks' net banking (SBI, HDFC, ICICI, Axis, Kotak), UPI by QR, then the big wallets;
+#: - Brazil: Pix, then boletos (Itaú's and the generic one), then the largest banks;
+#: - Thailand: PromptPay (Thai QR), then the largest banks (KBank, SCB, Bangkok Bank,
+#:   Krungthai, Krungsri);
+#: - Indonesia: QRIS would lead, but the catalogue has none: the virtual accounts of the
+#:   largest banks (BCA, BNI, Mandiri, BRI, Permata, CIMB Niaga), then their transfers;
+#: - Vietnam: VietQR, MoMo, then the largest banks by QR and directly;
+#: - Pakistan: JazzCash, then EasyPaisa; Korea: its one virtual-account method;
+#:   Russia: YooMoney, then WebMoney; the EU: SEPA.
+POPULAR: dict[str, tuple[int, ...]] = {
+    "IN": (2000, 2025, 2012, 2017, 2081, 2027, 2080, 2006, 2042, 2001),
+    "BR": (4012, 4011, 4013, 1007, 1000, 1002, 1004, 1005, 1006, 1001),
+    "TH": (7071, 7014, 7012, 7013, 7011, 7016),
+    "ID": (7024, 7074, 7075, 7076, 7081, 7080, 7026, 7027, 7025),
+    "VN": (22011, 7065, 7063, 7070, 7064, 7062, 7002, 7000, 7005, 7006, 7008),
+    "PK": (56501, 56500),
+    "KR": (50033,),
+    "RU": (201, 501),
+    **dict.fromkeys(EU, (6001,)),
+}
+
+#: What tells apart two Indian rows of the same bank: the seed's 2010-2040 block is net
+#: banking (its "Netbanking" example, 2014); the 2053 and 2081-2092 rows also pay out,
+#: so they are transfers to and from the customer's account.
+_KINDS = {**dict.fromkeys(range(2010, 2041), _l("net banking")),
+          **dict.fromkeys((2053, *range(2081, 2093)), _l("bank transfer"))}
+
+
+def group_of(m: Method) -> str:
+    """The method's group, one of :data:`GROUPS`, by the rule of :data:`_GROUP_BY_ID`."""
+    if m.test:
+        return "test"
+    if is_crypto(m):
+        return "crypto"
+    if m.type_id in _GROUP_BY_ID:
+        return _GROUP_BY_ID[m.type_id]
+    return "qr" if _QR_NAME.search(m.name) else "banks"
+
+
+def display_name(m: Method) -> str:
+    """The method's name for customers, in the current locale (``checkout.method_names``)."""
+    return str(DISPLAY_NAMES.get(m.type_id, m.name))
+
+
+def _fold(text: str) -> str:
+    """Case and accents aside ("Itaú" is "itau"), for sorting and searching."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().split())
+
+
+def _together(a: Method, b: Method) -> bool:
+    """Whether one checkout can offer both (see ``_fits``): their countries and their
+    currencies meet (an empty tuple is "anywhere" / "any")."""
+    return ((not a.countries or not b.countries or bool(set(a.countries) & set(b.countries)))
+            and (not a.currencies or not b.currencies or bool(set(a.currencies) & set(b.currencies))))
+
+
+def _twins(payout: bool) -> dict[int, tuple[Method, ...]]:
+    """Methods whose display names read the same (in the catalogue's own, English, names)
+    and that can be offered together: type id -> them all, in table order."""
+    rows = [m for m in _METHODS if (m.payout if payout else m.payin)]
+    twins: dict[int, tuple[Method, ...]] = {}
+    for m in rows:
+        same = tuple(o for o in rows if _fold(display_name(o)) == _fold(display_name(m)) and _together(m, o))
+        if len(same) > 1:
+            twins[m.type_id] = same
+    return twins
+
+
+_TWINS = {False: _twins(False), True: _twins(True)}
+
+
+def _country_name(m: Method) -> str | None:
+    code = m.country_code or ("EU" if m.country == "EU" else None)
+    if code is None:
+        return m.country
+    locale = get_locale()
+    return locale.territories.get(code, code) if locale else code
+
+
+def _detail(m: Method, twins: tuple[Method, ...]) -> str:
+    """What differs between ``m`` and its twins, read from their rows: the country, then
+    the network, then the kind of payment; the type id when the rows differ in nothing
+    else (the seed's "Bradesco Pague Facil" 1004 and 1005)."""
+    for value in (_country_name, lambda t: t.network, lambda t: _KINDS.get(t.type_id)):
+        values = [value(t) for t in twins]
+        if None not in values and len({str(v) for v in values}) == len(values):
+            return str(value(m))
+    return gettext("no. %(number)s", number=m.type_id)
+
+
+def label(m: Method, payout: bool = False) -> str:
+    """The method's display name, with what tells it apart when another method that can
+    be offered with it (pay-in, or ``payout``) reads the same: never two identical
+    labels in one list."""
+    twins = _TWINS[payout].get(m.type_id)
+    if not twins:
+        return display_name(m)
+    return gettext("%(name)s (%(detail)s)", name=display_name(m), detail=_detail(m, twins))
+
+
+def search_key(m: Method, payout: bool = False) -> str:
+    """The label and the seed's name, case and accents aside: a search for "itau" or for
+    "federal bank ltd" finds what the customer knows by either."""
+    shown, seed = _fold(label(m, payout)), _fold(m.name)
+    return shown if seed in shown else f"{shown} {seed}"
+
+
+@dataclass(frozen=True)
+class MethodGroup:
+    """One group of the payment page: its key (of :data:`GROUPS`) and its methods, in order."""
+
+    key: str
+    methods: tuple[Method, ...]
+
+    @property
+    def legend(self) -> str:
+        return str(GROUP_LEGENDS[self.key])
+
+
+class Offer(list):
+    """Methods in the order the page shows them (see :func:`arrange`), with their groups:
+    a list, so whoever only needs the methods uses it as one."""
+
+    @cached_property
+    def groups(self) -> list[MethodGroup]:
+        """The groups in order of their first method (each group's methods together)."""
+        by_key: dict[str, list[Method]] = {}
+        for m in self:
+            by_key.setdefault(group_of(m), []).append(m)
+        return [MethodGroup(key, tuple(ms)) for key, ms in by_key.items()]
+
+
+def arrange(found: list[Method], country: str | None = None) -> Offer:
+    """The methods in the page's order for a customer in ``country``: groups first by the
+    best :data:`POPULAR` rank among their methods, then in :data:`GROUPS` order; within a
+    group the popular methods by rank, then the rest alphabetically by display name in
+    the current locale (case and accents aside; a full per-language collation would need
+    ICU, which we do not ship), then by type id."""
+    rank = {type_id: i for i, type_id in enumerate(POPULAR.get((country or "").upper(), ()))}
+    best: dict[str, float] = {}
+    for m in found:
+        best[group_of(m)] = min(best.get(group_of(m), math.inf), rank.get(m.type_id, math.inf))
+
+    def order(m: Method) -> tuple:
+        name = display_name(m)
+        group = group_of(m)
+        return best[group], GROUPS.index(group), rank.get(m.type_id, math.inf), _fold(name), name, m.type_id
+
+    return Offer(sorted(found, key=order))
 
 
 # -- validation --------------------------------------------------------------------------

@@ -34,17 +34,21 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 #: Every state, in walking order: what the screenshot shows, and the HTTP status its page has.
 STATES: dict[str, tuple[str, int]] = {
     "empty": ("The payment page as it opens.", 200),
-    "errors": ("The form sent with a card number that fails the Luhn check.", 422),
+    "errors": ("The form with a card number that fails the Luhn check: flagged in the browser before "
+               "anything is sent, as the server's page would (forms.js).", 200),
     "declined": ("The form again after a decline (4242 4242 4242 4242, CVV 333).", 402),
     "processing": ("The 3-D Secure hand-over (card 4111 1111 1111 1111) that sends the customer to "
                    "their bank; its sending script is held back until the screenshot is taken.", 200),
     "3ds": ("The sandbox bank's 3-D Secure page (passphrase 4 passes).", 200),
+    "bank-waiting": ("The link opened again while the bank waits (as after Back from the bank's page): "
+                     "continue to the bank, or use another card.", 200),
     "approved": ("Where the customer lands after paying: the sandbox's demo merchant success page "
                  "(timestamp, signature and transaction id masked: they differ on every run).", 200),
     "already-paid": ("The paid link opened again.", 200),
     "pending": ("The confirming page: the gateway did not answer in time (4000 0000 0000 0408).", 202),
     "cancelled": ("The link opened again after the customer cancelled.", 200),
-    "expired": ("A link past its expiry.", 410),
+    "expiring": ("The payment page in its link's last five minutes: the time left (masked: it counts).", 200),
+    "expired": ("A link past its expiry: the merchant's name and theme, and the way back to the merchant.", 410),
     "invalid": ("A tampered link.", 404),
     "saved-cards": ("A returning customer's page: the card saved by the approved payment above, "
                     "paid in one click.", 200),
@@ -56,7 +60,7 @@ STATES: dict[str, tuple[str, int]] = {
 }
 #: Parts of a page that differ on every run, masked in screenshots.
 VOLATILE = ("[data-field=ts], [data-field=signature], [data-field=transactionId], "
-            "#crypto-address, img.qr, #countdown")
+            "#crypto-address, img.qr, #countdown, [data-countdown]")
 
 # Text that overflows its box: clipped text, inputs and buttons too narrow for their text,
 # and anything reaching past the viewport's right edge.
@@ -105,8 +109,8 @@ class Site:
             "accountId": f"{invoice}@example.com", "locale": locale, "theme": theme,
             **{f"{kind}Url": f"{self.url}/demo/result/{kind}" for kind in ("success", "failure", "pending",
                                                                             "cancel")},
-            "data": {"firstName": "John", "lastName": "Doe", "email": "john@doe.com", "phone": "+44 1632 960909",
-                     "address": "Wall Street 15", "city": "London", "postcode": "12384", "countryCode": "GB"},
+            "data": {"firstName": "John", "lastName": "Doe", "email": "john@doe.com", "phone": "+44 20 7946 0958",
+                     "address": "Wall Street 15", "city": "London", "postcode": "SW1A 1AA", "countryCode": "GB"},
         }
         body.update(overrides)
         endpoint = "/payments/link" if "paymentTypeId" in body.get("data", {}) else "/checkout/link"
@@ -116,10 +120,11 @@ class Site:
             raise click.ClickException(f"could not create a checkout link: {response.get_json()}")
         return response.get_json()["link"]["action"]
 
-    def expired(self, link: str) -> str:
+    def expired(self, link: str, seconds_left: int = -60) -> str:
+        """The link signed again to expire ``seconds_left`` from now (past, by default)."""
         with self.app.app_context():
             payload = tokens.load_checkout(link.rsplit("/", 1)[1])
-            return f"{self.url}/c/{tokens.sign_checkout({**payload, 'exp': int(time.time()) - 60})}"
+            return f"{self.url}/c/{tokens.sign_checkout({**payload, 'exp': int(time.time()) + seconds_left})}"
 
     def customer(self, link: str) -> str:
         """The accountId a link of ours carries."""
@@ -280,25 +285,34 @@ def walk(browser, site: Site, theme: str, locale: str, viewport: tuple[int, int]
         goto("empty", first := link())
         show("empty")
         _fill_card(page, "4242 4242 4242 4241")
-        submit("errors")
+        watch.state = "errors"
+        page.click("button.pay")  # forms.js refuses it before sending
+        page.wait_for_selector(".field.has-error #number[aria-invalid=true]")
         show("errors")
         _fill_card(page, "4242 4242 4242 4242", cvv="333")
         submit("declined")
         show("declined")
 
-        # 3-D Secure: the hand-over page sends itself to the bank by a script; hold the
+        # 3-D Secure: the bank page sends itself to the bank by a script; hold the
         # script back for the screenshot, then send the form as it would.
-        page.route("**/js/autopost.js*", _empty_script)
+        page.route("**/js/bank.js*", _empty_script)
         goto("processing", paid := link(), 200)
         _fill_card(page, "4111 1111 1111 1111")
         submit("processing")
         show("processing")
-        page.unroute("**/js/autopost.js*", _empty_script)
-        watch.state = "3ds"
-        with page.expect_navigation(url=re.compile(r"/sandbox/acs$")) as nav:
-            page.click("button.pay")
-        watch.expect(nav.value, "3ds")
+        page.unroute("**/js/bank.js*", _empty_script)
+
+        def to_the_bank() -> None:
+            watch.state = "3ds"
+            with page.expect_navigation(url=re.compile(r"/sandbox/acs$")) as nav:
+                page.click("form.bank button")
+            watch.expect(nav.value, "3ds")
+
+        to_the_bank()
         show("3ds")
+        goto("bank-waiting", paid)  # the link opened again while the bank waits
+        show("bank-waiting")
+        to_the_bank()
         page.fill("#passphrase", "4")
         watch.state = "approved"
         with page.expect_navigation(url=re.compile(r"/demo/result/success\?")) as nav:
@@ -317,6 +331,8 @@ def walk(browser, site: Site, theme: str, locale: str, viewport: tuple[int, int]
         goto("cancelled", cancelled + "/cancel", 200)
         goto("cancelled", cancelled)
         show("cancelled")
+        goto("expiring", site.expired(link(), 4 * 60 + 30))
+        show("expiring")
         goto("expired", site.expired(first))
         show("expired")
         goto("invalid", site.tampered(first))

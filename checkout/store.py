@@ -116,6 +116,9 @@ checkouts = Table(
     Column("saved_token", Text),  # the gateway's token of an approved card with accountId
     Column("check_at", Seconds),  # when the worker next asks the gateway about it
     Column("checks", Integer, nullable=False, server_default=text("0")),
+    Column("draft", Text),  # the last form sent and what was wrong with it (JSON; never a card number or CVV)
+    Column("bank", Text),  # the bank's step of the 3-D Secure under way, to resume it (JSON)
+    Column("abandoned", Text, nullable=False, server_default=text("''")),  # transactions left at the bank
 )
 Index("checkouts_state", checkouts.c.state, checkouts.c.check_at)
 Index("checkouts_invoice", checkouts.c.merchant, checkouts.c.invoice_id)
@@ -170,6 +173,7 @@ payouts = Table(
     Column("reason", Text),
     Column("created_at", Seconds, nullable=False),
     Column("updated_at", Seconds, nullable=False),
+    Column("draft", Text),  # the last form sent and what was wrong with it (JSON; never a card number)
 )
 #: One payout per merchant order id (payouts without one are not limited).
 _PAYOUT_INVOICE_WHERE = payouts.c.invoice_id.is_not(None)
@@ -213,8 +217,8 @@ notification_attempts = Table(
 
 #: The only checkout columns a caller may write (no place for a card number or CVV).
 _FIELDS = ("transaction_id", "status", "status_code", "reason", "reason_code", "masked_pan", "brand",
-           "expiry", "holder", "saved_token")
-_ATTEMPT_FIELDS = ("transaction_id", "status", "status_code", "reason", "reason_code", "saved_token")
+           "expiry", "holder", "saved_token", "bank")
+_ATTEMPT_FIELDS = ("transaction_id", "status", "status_code", "reason", "reason_code", "saved_token", "bank")
 #: The only payout columns a status change may write.
 _PAYOUT_FIELDS = ("method", "payment_type_id", "destination", "brand", "transaction_id", "gateway_status",
                   "status_code", "reason_code", "reason")
@@ -354,10 +358,30 @@ class Checkout:
     saved_token: str | None = None
     check_at: float | None = None
     checks: int = 0
+    draft: str | None = None
+    bank: str | None = None
+    abandoned: str = ""
 
     @property
     def transactions(self) -> list[str]:
         return [t for t in self.seen_transactions.split(",") if t]
+
+    @property
+    def abandoned_transactions(self) -> list[str]:
+        """Transactions of 3-D Secure authentications the customer left for another card,
+        until the gateway says each is final."""
+        return [t for t in self.abandoned.split(",") if t]
+
+    @property
+    def form_draft(self) -> dict | None:
+        """The last form the customer sent and what was wrong with it (see ``keep_draft``)."""
+        return json.loads(self.draft) if self.draft else None
+
+    @property
+    def bank_step(self) -> dict | None:
+        """How to take the customer to the bank again while its 3-D Secure waits:
+        ``{"url", "fields"}`` (a form posted to the ACS) or ``{"url"}`` (a page)."""
+        return json.loads(self.bank) if self.bank else None
 
     @property
     def data(self) -> dict | None:
@@ -583,6 +607,52 @@ class Store(_Tables):
             return db.execute(select(func.count()).select_from(declines)
                               .where(declines.c.ip == ip, declines.c.at > time.time() - window)).scalar_one()
 
+    def keep_draft(self, checkout_id: str, draft: dict | None) -> None:
+        """Keep the form the customer just sent (its values but never a card number or
+        CVV, the errors found, the notice and answer status) for the page that shows the
+        outcome: every form post answers with a redirect to a GET (post/redirect/get)."""
+        kept = json.dumps(draft, separators=(",", ":"), ensure_ascii=False) if draft is not None else None
+        with self._write() as db:
+            db.execute(update(checkouts).where(checkouts.c.id == checkout_id).values(draft=kept))
+
+    def abandon_3ds(self, checkout_id: str) -> bool:
+        """The customer left the bank's page for another card: ``awaiting_3ds`` becomes
+        ``open``, its transaction joins ``abandoned`` (asked about before the next charge
+        and by the worker) and its 3-D Secure context is used up, so that the ACS's late
+        answer is refused at the TermUrl. One transaction; True when this call moved it."""
+        c = checkouts.c
+        values = self._moves(OPEN, dict.fromkeys(_ATTEMPT_FIELDS))
+        values["abandoned"] = c.abandoned + func.coalesce(c.transaction_id, "") + ","
+        with self._write() as db:
+            moved = self._transition(db, checkout_id, (AWAITING_3DS,), None, values)
+            if moved:
+                db.execute(update(threeds).where(threeds.c.checkout_id == checkout_id, threeds.c.used_at.is_(None))
+                           .values(used_at=time.time()))
+        return moved
+
+    def drop_abandoned(self, checkout_id: str, transaction_id: str) -> None:
+        """The gateway gave an abandoned transaction its final word: stop asking."""
+        with self._write() as db:
+            row = db.execute(select(checkouts.c.abandoned).where(checkouts.c.id == checkout_id)).first()
+            if row is not None:
+                kept = "".join(f"{t}," for t in row[0].split(",") if t and t != str(transaction_id))
+                db.execute(update(checkouts).where(checkouts.c.id == checkout_id).values(abandoned=kept))
+
+    def with_abandoned(self, now: float, limit: int = 50) -> list[Checkout]:
+        """Checkouts with an abandoned transaction whose next look is due."""
+        c = checkouts.c
+        with self._read() as db:
+            rows = db.execute(select(checkouts).where(
+                c.abandoned != "", c.state.not_in((PROCESSING, AWAITING_3DS, PENDING)),
+                (c.check_at.is_(None)) | (c.check_at <= now)).order_by(c.updated_at).limit(limit)).mappings().all()
+        return [Checkout(**r) for r in rows]
+
+    def decline_times(self, ip: str, window: float) -> list[float]:
+        """When this client address's declines within the window happened, oldest first."""
+        with self._read() as db:
+            return [r[0] for r in db.execute(select(declines.c.at).where(
+                declines.c.ip == ip, declines.c.at > time.time() - window).order_by(declines.c.at))]
+
     # -- 3-D Secure context ------------------------------------------------------------
     def _save_3ds_statement(self, md: str, checkout_id: str):
         statement = _insert(self.engine, threeds).values(md=str(md), checkout_id=checkout_id,
@@ -669,6 +739,12 @@ class Payout:
     created_at: float
     updated_at: float
     request_hash: str = field(default="", repr=False)
+    draft: str | None = field(default=None, repr=False)
+
+    @property
+    def form_draft(self) -> dict | None:
+        """The last form the customer sent and what was wrong with it (see ``keep_draft``)."""
+        return json.loads(self.draft) if self.draft else None
 
     @property
     def invoice(self) -> str:
@@ -768,6 +844,13 @@ class PayoutStore(_Tables):
     def note(self, pid: str, status: str, **fields) -> bool:
         """Record what the gateway said while the status stays ``status``."""
         return self.transition(pid, (status,), status, **fields)
+
+    def keep_draft(self, pid: str, draft: dict | None) -> None:
+        """Keep the payout form the customer just sent (never a card number) for the
+        page that shows the outcome (post/redirect/get)."""
+        kept = json.dumps(draft, separators=(",", ":"), ensure_ascii=False) if draft is not None else None
+        with self._write() as db:
+            db.execute(update(payouts).where(payouts.c.id == pid).values(draft=kept))
 
     def unchanged_since(self, status: str, before: float, limit: int = 20) -> list[Payout]:
         """Payouts in ``status`` that nothing wrote to since ``before`` (the worker asks

@@ -49,9 +49,9 @@ DEMO_AUTH = ("pbid_test", "test_secret")
 #: Values for the form sections the seed example's ``page.fields`` adds (email, phone,
 #: billing and shipping address); harmless where a form has no such section.
 EXTRA_FIELDS = {
-    "email": "john@doe.com", "phone": "+44 1632 960909",
+    "email": "john@doe.com", "phone": "+44 20 7946 0958",
     **{f"{kind}_address-{key}": value for kind in ("billing", "shipping")
-       for key, value in (("line1", "Wall Street 15"), ("city", "London"), ("postcode", "12384"),
+       for key, value in (("line1", "Wall Street 15"), ("city", "London"), ("postcode", "SW1A 1AA"),
                           ("country", "GB"))},
 }
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -215,13 +215,26 @@ def local(url: str) -> str:
 
 def hand_over_target(response) -> str:
     """Where a hand-over page (Redirect 3-D Secure, a payment method's page: see
-    ``pay.hand_over``) sends the customer: a link its script follows by itself."""
+    ``pay.hand_over`` and ``pay.bank_page``) sends the customer: a link its script
+    follows by itself."""
     assert response.status_code == 200, response.status_code
     html = response.get_data(as_text=True)
-    link = re.search(r'<a class="pay button" href="([^"]+)" data-handover>', html)
+    link = re.search(r'<a class="pay button" href="([^"]+)" (data-handover|data-bank-auto)', html)
     assert link, "not a hand-over page"
-    assert "js/handover.js" in html
+    assert ("js/handover.js" if link[2] == "data-handover" else "js/bank.js") in html
     return unescape(link[1])
+
+
+def follow(client, response, limit: int = 5):
+    """Follow the app's redirects to its own pages (post/redirect/get: a form post answers
+    303 to the page that shows its outcome), the way a browser does; a redirect to
+    another site (the merchant's URL) is returned as it is."""
+    for _ in range(limit):
+        location = response.headers.get("Location") if response.status_code in (301, 302, 303) else None
+        if not location or urlsplit(location).netloc not in ("", "localhost"):
+            return response
+        response = client.get(local(location))
+    return response
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import DEMO_AUTH, base_config, seed_request, upgraded
@@ -331,8 +332,17 @@ def test_behind_a_proxy_each_customer_is_themselves(tmp_path):
         page = client.get(path, headers=headers)
         return client.post(f"{path}/card", data=card_data(text(page), cvv=cvv), headers=headers)
 
-    assert pay(link("a"), "203.0.113.7", "333").status_code == 402
-    assert pay(link("b"), "203.0.113.7", "123").status_code == 429  # that customer's limit
+    def outcome(path, customer, cvv):
+        """The page the post's 303 leads to (post/redirect/get), opened by that customer."""
+        sent = pay(path, customer, cvv)
+        assert sent.status_code == 303
+        parts = urlsplit(sent.headers["Location"])
+        assert parts.netloc in ("", "pay.shop.example") and parts.path == path, sent.headers["Location"]
+        return client.get(path, headers={**public, "X-Forwarded-For": customer})
+
+    assert outcome(link("a"), "203.0.113.7", "333").status_code == 402
+    limited = outcome(link("b"), "203.0.113.7", "123")  # that customer's limit
+    assert limited.status_code == 429 and "Too many declined payments" in text(limited)
     merchant_result(pay(link("c"), "198.51.100.9", "123"), "https://example.com/success")  # not the next one's
 
 

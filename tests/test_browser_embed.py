@@ -12,7 +12,7 @@ import time
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
-from conftest import CHROMIUM_FLAGS, LiveServer, serve_site
+from conftest import CHROMIUM_FLAGS, EXTRA_FIELDS, LiveServer, serve_site
 from flask import Flask, Response, request
 
 from checkout import results
@@ -160,7 +160,17 @@ def wait_message(page, kind: str, timeout: float = 15_000) -> dict:
 
 
 def pay(frame, number: str, cvv: str = "123") -> None:
-    """Fill and send the card form inside a frame (a FrameLocator)."""
+    """Fill and send the card form inside a frame (a FrameLocator), and the sections the
+    page asks for where shown and empty (the demo store asks for contact details and
+    addresses)."""
+    frame.locator("#name").wait_for()
+    for key, value in EXTRA_FIELDS.items():
+        field = frame.locator(f"[name='{key}']")
+        if field.count() and field.is_visible() and not field.input_value():
+            if key.endswith("-country"):
+                field.select_option(value)
+            else:
+                field.fill(value)
     frame.locator("#name").fill("John Doe")
     frame.locator("#number").fill(number)
     frame.locator("#expiry").fill("12 / 34")

@@ -9,7 +9,7 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import DEMO_AUTH, Forms, base_config, local, text
+from conftest import DEMO_AUTH, Forms, base_config, follow, local, text
 
 from checkout import create_app, results, tokens
 from checkout import store as st
@@ -140,7 +140,10 @@ def test_a_withdrawal_the_payout_refuses_is_a_clear_error_not_a_crash(app, clien
             "successUrl": "https://example.com/success", "failureUrl": "https://example.com/failure",
             "data": {"email": "not-an-email"},
             "cashier": {"presets": ["10.00"], "min": "5.00", "max": "500.00", "payouts": True}})
-    response = withdraw(client, f"/c/{token}")
+    sent = withdraw(client, f"/c/{token}")
+    # post/redirect/get: back to the cashier, which says why
+    assert sent.status_code == 303 and urlsplit(sent.headers["Location"]).path == f"/c/{token}"
+    response = follow(client, sent)
     assert response.status_code == 422
     assert says in text(response)
     assert ledger(app).count() == 0
@@ -161,6 +164,19 @@ def choose(client, path: str, type_id: int, page_html: str | None = None):
     return client.post(form["action"], data={**form["fields"], "paymentTypeId": str(type_id)})
 
 
+def quote_of(client, response) -> str:
+    """Where a post leads once the deposit's quote is live: its 303 goes to the deposit's
+    page (post/redirect/get), which sends the customer on to the quote page."""
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    if urlsplit(location).path.startswith("/c/"):
+        page = client.get(location)
+        assert page.status_code == 303, page.status_code
+        location = page.headers["Location"]
+    assert location.startswith("/d/"), location
+    return location
+
+
 def test_crypto_deposit_is_single_use(app, client):
     path = deposit(client, cashier(client, data={"countryCode": "VN"}))  # BTC, and USDT in Vietnam
     page = text(client.get(path))  # the page as first shown, to choose from it again later
@@ -172,16 +188,16 @@ def test_crypto_deposit_is_single_use(app, client):
     checkout = row(app, cid_of(app, path))
     assert checkout.state == st.PENDING and checkout.transaction_id == str(tx["id"])
     # Choosing BTC again, from the old page: the same quote page, no second quote.
-    again = choose(client, path, 10100, page)
-    assert again.status_code == 303 and cid_of(app, again.headers["Location"]) == cid_of(app, first.headers["Location"])
-    assert tx["address"] in text(client.get(again.headers["Location"]))
+    again = quote_of(client, choose(client, path, 10100, page))
+    assert cid_of(app, again) == cid_of(app, first.headers["Location"])
+    assert tx["address"] in text(client.get(again))
     # Another crypto method, or a card: no second payment while the quote is live.
-    other = choose(client, path, 7009, page)
-    assert other.status_code == 303 and tx["address"] in text(client.get(other.headers["Location"]))
+    other = quote_of(client, choose(client, path, 7009, page))
+    assert tx["address"] in text(client.get(other))
     card = Forms(page).form("/card")
     by_card = client.post(card["action"], data={**card["fields"], "name": "John Doe", "number": "4242424242424242",
                                                 "expiry": "12 / 39", "cvv": "123"})
-    assert by_card.status_code == 303 and by_card.headers["Location"].startswith("/d/")
+    assert cid_of(app, quote_of(client, by_card)) == cid_of(app, first.headers["Location"])
     assert ledger(app).count("pbid_test", "cashier-1") == 1
     # Opening the deposit link again shows the same quote page.
     reopened = client.get(path)

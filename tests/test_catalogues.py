@@ -16,7 +16,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
-from conftest import SEED_CHECKOUT_REQUEST
+from conftest import SEED_CHECKOUT_REQUEST, follow
 
 REPO = Path(__file__).resolve().parent.parent
 TRANSLATIONS = REPO / "translations"
@@ -272,7 +272,9 @@ def test_choosing_no_other_method_is_answered_in_the_page_language(client, make_
     assert form, "no other methods on the page"
     assert re.search(r'<form [^>]*action="[^"]*/apm[^"]*"[^>]*\bnovalidate\b', html)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form[2])[1]
-    response = client.post(form[1], data={"csrf_token": token}, headers={"Accept-Language": "en-US"})
+    posted = client.post(form[1], data={"csrf_token": token}, headers={"Accept-Language": "en-US"})
+    assert posted.status_code == 303  # post/redirect/get: the page shows what was wrong
+    response = follow(client, posted)
     assert response.status_code == 422
     text = _visible_text(response.get_data(as_text=True))
     assert ru.get("Choose a payment method.").string in text

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import DEMO_AUTH, base_config, hand_over_target, seed_request
+from conftest import DEMO_AUTH, base_config, follow, hand_over_target, seed_request
 
 from checkout import create_app, results, tokens
 from checkout import store as st
@@ -231,7 +231,10 @@ def test_bad_field_values_are_refused_with_messages(app, client):
     path = direct_link(client, 2000, {"firstName": "Jane", "lastName": "Doe"}, currency="INR", amount=500,
                        invoiceId="fields")
     csrf = Page(text(client.get(path))).inputs["csrf_token"]["value"]
-    refused = client.post(path, data={"csrf_token": csrf, "personId": "not a upi id", "phone": "12345"})
+    sent = client.post(path, data={"csrf_token": csrf, "personId": "not a upi id", "phone": "12345"})
+    # post/redirect/get: the link's page shows the fields as sent, with what is wrong
+    assert sent.status_code == 303 and urlsplit(sent.headers["Location"]).path == path
+    refused = follow(client, sent)
     assert refused.status_code == 422
     page = Page(text(refused))
     assert page.errors == {"personId": "Enter a valid UPI ID, like name@bank.",
@@ -241,11 +244,14 @@ def test_bad_field_values_are_refused_with_messages(app, client):
     assert "Please check the highlighted fields." in text(refused)
     # Without the form's token: refused, nothing started.
     forged = client.post(path, data={"personId": "jane@okaxis", "phone": "9555777666"})
+    assert forged.status_code == 303 and urlsplit(forged.headers["Location"]).path == path
+    forged = follow(client, forged)
     assert forged.status_code == 422 and "This form has expired" in text(forged)
     assert ledger(app).count("pbid_test", "fields") == 0
     # Fixed: on to the method's page, with what the customer typed and the request's data.
     sent = client.post(path, data={"csrf_token": csrf, "personId": "jane@okaxis", "phone": "95557 77666"})
-    assert "/sandbox/apm/" in hand_over_target(sent)
+    assert sent.status_code == 303 and urlsplit(sent.headers["Location"]).path == f"{path}/bank"
+    assert "/sandbox/apm/" in hand_over_target(follow(client, sent))
     row = ledger(app).find(id=int(checkout_row(app, path).transaction_id))
     assert (row["person_id"], row["name"]) == ("jane@okaxis", "")
 

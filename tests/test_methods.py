@@ -2,15 +2,19 @@
 table, and the validation of the customer fields each method needs."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import flask
 import pytest
-from flask_babel import Babel
+from conftest import Forms, hand_over_target, text
+from flask_babel import Babel, LazyString
 
 from checkout import methods
+from checkout.method_names import DISPLAY_NAMES
 from checkout.methods import VALIDATORS, catalogue, clean_fields, for_checkout, is_crypto, method, payout_methods
 
 REPO = Path(__file__).resolve().parents[1]
@@ -258,3 +262,206 @@ def test_payout_methods():
     assert ids(payout_methods("EUR", "LT")) == {2, 6000}
     assert ids(payout_methods("PKR", None)) == {2, 56500, 56501}
     assert ids(payout_methods("THB", "TH")) >= {7011, 7088, 7089, 7072, 7073}
+
+
+# -- how customers see the methods: groups, display names, order -----------------------------
+#: Every currency the catalogue names (and two it does not), every country a method is
+#: offered in (and none, and two without methods of their own): every list a payment
+#: page or a payout form can show is a part of one of these.
+CURRENCIES = sorted({c for m in catalogue() for c in m.currencies} | {"USD", "GBP"})
+COUNTRIES = [*sorted({c for m in catalogue() for c in m.countries}), None, "US", "GB"]
+
+
+def offered(currency: str, country: str | None) -> methods.Offer:
+    """What the payment page offers (crypto aside, as ``views.pay.offered_methods``)."""
+    found = [m for m in for_checkout(currency, country) if not is_crypto(m)]
+    return methods.arrange(found, country or methods.country_of_currency(currency))
+
+
+def type_ids(found) -> list[int]:
+    return [m.type_id for m in found]
+
+
+def test_every_method_has_a_group_with_a_legend():
+    for m in catalogue():
+        assert m.group in methods.GROUPS, m
+        assert isinstance(methods.GROUP_LEGENDS[m.group], LazyString)
+    groups = {type_id: method(type_id).group for type_id in (
+        2041, 2000, 2006, 4012, 56500, 201, 7067, 2080, 7071, 22011, 7065, 10100, 7009, 1, 2, 2012, 2060, 7074,
+        7028, 6001, 50033, 4011, 3021, 3020)}
+    assert groups == {2041: "cards", 2000: "wallets", 2006: "wallets", 4012: "wallets", 56500: "wallets",
+                      201: "wallets", 7067: "wallets", 2080: "qr", 7071: "qr", 22011: "qr", 7065: "qr",
+                      10100: "crypto", 7009: "crypto", 1: "test", 2: "test", 2012: "banks", 2060: "banks",
+                      7074: "banks", 7028: "banks", 6001: "banks", 50033: "banks", 4011: "banks",
+                      3021: "banks", 3020: "wallets"}
+
+
+def test_india_starts_with_upi_then_the_big_banks(ctx):
+    page = offered("INR", "IN")
+    assert page[0].type_id == 2000 and page.groups[0].key == "wallets"
+    assert [g.key for g in page.groups] == ["wallets", "banks", "qr", "cards", "test"]
+    banks = page.groups[1].methods
+    assert [m.display_name for m in banks[:5]] == ["State Bank of India", "HDFC Bank", "ICICI Bank", "Axis Bank",
+                                                   "Kotak Mahindra Bank"]
+    # The rest of a group: alphabetical by what the customer reads.
+    rest = [m.display_name for m in banks[5:]]
+    assert rest == sorted(rest, key=str.casefold) and rest[0] == "Allahabad Bank"
+    assert len(page) == 58 and sorted(type_ids(page)) == sorted(type_ids(offered("INR", None)))
+    # Every group's methods stay together, in the page's order.
+    assert [m for g in page.groups for m in g.methods] == list(page)
+
+
+def test_brazil_pix_then_boletos_and_thailand_promptpay(ctx):
+    brazil = offered("BRL", "BR")
+    assert [g.key for g in brazil.groups] == ["wallets", "banks", "test"]
+    assert type_ids(brazil)[:4] == [4012, 4011, 4013, 1007]  # Pix, Boleto, Boleto Flash Itaú, Itaú Boleto
+    thailand = offered("THB", "TH")
+    assert thailand.groups[0].key == "qr" and thailand[0].display_name == "PromptPay QR"
+    assert type_ids(thailand.groups[1].methods)[:5] == [7014, 7012, 7013, 7011, 7016]  # KBank, SCB, ...
+    assert type_ids(offered("PKR", "PK"))[:2] == [56501, 56500]  # JazzCash, EasyPaisa
+    assert offered("VND", "VN")[0].display_name == "VietQR"
+    assert offered("IDR", "ID")[0].display_name == "BCA (Bank Central Asia)"
+    # A country without a table: groups in their default order, names alphabetical.
+    assert [g.key for g in offered("EUR", "DE").groups] == ["banks", "test"]
+    usd = methods.arrange(for_checkout("USD", "BR"), "US")
+    assert [g.key for g in usd.groups] == ["banks", "crypto", "test"]
+
+
+def test_no_two_methods_in_one_list_read_the_same(ctx):
+    lists = 0
+    for currency in CURRENCIES:
+        for country in COUNTRIES:
+            for payout, found in ((False, for_checkout(currency, country)), (True, payout_methods(currency, country))):
+                labels = [m.label_for(payout) for m in found]
+                folded = [label.casefold() for label in labels]
+                assert len(set(folded)) == len(folded), (currency, country, payout, sorted(labels))
+                lists += bool(found)
+    assert lists > 50
+
+
+def test_near_duplicates_are_told_apart_by_what_differs_in_their_rows(ctx):
+    def label(type_id, payout=False):
+        return method(type_id).label_for(payout)
+
+    # The same Indian bank twice: net banking (the seed's 2010-2040 block) and transfers.
+    assert (label(2016), label(2084)) == ("Federal Bank (net banking)", "Federal Bank (bank transfer)")
+    assert (label(2023), label(2088)) == ("Karnataka Bank (net banking)", "Karnataka Bank (bank transfer)")
+    assert (label(2020), label(2085)) == ("IDBI Bank (net banking)", "IDBI Bank (bank transfer)")
+    # Rows that differ in nothing but the type id.
+    assert (label(1004), label(1005)) == ("Bradesco Pague Fácil (no. 1004)", "Bradesco Pague Fácil (no. 1005)")
+    assert (label(7019, True), label(7088, True)) == ("UOB Thailand (no. 7019)", "UOB Thailand (no. 7088)")
+    assert label(7019) == "UOB Thailand"  # 7088 takes no payments: no twin among pay-ins
+    # The same name in three countries is never offered together: no suffix needed.
+    assert {label(t) for t in (7009, 7072, 7082)} == {"USDT (ERC-20)"}
+    assert label(7010) == "USDT (BEP-20)"
+
+
+def test_display_names_normalise_casing_and_brands(ctx):
+    names = {t: method(t).display_name for t in (2012, 2017, 2053, 2025, 2021, 2032, 2027, 2006, 2042, 7013,
+                                                 1000, 4012, 10100, 2080, 7065, 7074)}
+    assert names == {2012: "HDFC Bank", 2017: "ICICI Bank", 2053: "IDFC First Bank", 2025: "State Bank of India",
+                     2021: "IndusInd Bank", 2032: "UCO Bank", 2027: "Kotak Mahindra Bank", 2006: "PhonePe",
+                     2042: "Paytm", 7013: "Bangkok Bank", 1000: "Itaú", 4012: "Pix", 10100: "Bitcoin (BTC)",
+                     2080: "UPI QR", 7065: "MoMo QR", 7074: "BNI virtual account"}
+    for m in catalogue():
+        shown = m.label_for(False) + " " + m.label_for(True)
+        assert not re.search(r"\b(Of|And|Ltd|LTD|Limited|PCL)\b|Support VA|QR [Ss]ervice", shown), (m.type_id, shown)
+        assert shown.strip() and not re.search(r"\b[A-Z][a-z]+ [A-Z]{4,}\b", m.display_name), m.type_id
+
+
+def test_seed_names_stay_as_the_seed_spells_them():
+    assert [method(t).name for t in (2012, 2053, 2084, 2023, 1004, 1005, 7041, 2042)] == [
+        "Hdfc Bank", "IDFC BANK", "Federal Bank LTD", "Karnataka Bank Ltd", "Bradesco Pague Facil",
+        "Bradesco Pague Facil", "Maybank /bii (Support VA Wallet Only)", "Paytm, IN, Online"]
+    # The display name is not a field: the rows (and anything that copies them) are as they were.
+    assert {"display_name", "group"}.isdisjoint(f.name for f in dataclasses.fields(methods.Method))
+    assert set(DISPLAY_NAMES) <= {m.type_id for m in catalogue()}  # no name for a row that is not there
+
+
+def test_words_go_through_gettext_and_brands_do_not():
+    words = {1, 2, 2029, 2035, 2036, 2060, 2080, 3021, 6000, 6001, 50033, 7028, 7063, 7074}
+    for type_id in words:
+        assert isinstance(DISPLAY_NAMES[type_id], LazyString), type_id
+    for type_id in (2012, 2053, 4012, 7071, 22011):
+        assert isinstance(DISPLAY_NAMES[type_id], str), type_id
+
+
+def test_the_search_key_has_the_label_and_the_seed_name(ctx):
+    assert method(1000).search_key_for() == "itau banco itau"  # accents aside
+    assert method(2084).search_key_for() == "federal bank (bank transfer) federal bank ltd"
+    assert method(2000).search_key_for() == "upi"
+    assert method(201).search_key_for() == "yoomoney yoomoney (yandex money)"
+
+
+# -- the payment page over HTTP -------------------------------------------------------------------
+class MethodGroups(HTMLParser):
+    """The payment page's method groups: (legend, [(type id, label), ...]) in page order."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.groups: list[tuple[str, list[tuple[int, str]]]] = []
+        self._in: str | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "fieldset" and "data-method-group" in a:
+            self.groups.append(("", []))
+        elif self.groups and tag == "legend" and not self.groups[-1][0] and not self.groups[-1][1]:
+            self._in = "legend"
+        elif self.groups and tag == "input" and a.get("name") == "paymentTypeId":
+            self.groups[-1][1].append((int(a["value"]), ""))
+        elif self.groups and tag == "label" and self.groups[-1][1]:
+            self._in = "label"
+
+    def handle_endtag(self, tag):
+        if tag in ("legend", "label"):
+            self._in = None
+
+    def handle_data(self, data):
+        if self._in == "legend":
+            self.groups[-1] = (self.groups[-1][0] + data.strip(), self.groups[-1][1])
+        elif self._in == "label":
+            type_id, label = self.groups[-1][1][-1]
+            self.groups[-1][1][-1] = (type_id, label + data.strip())
+
+
+INDIA = {"countryCode": "IN", "firstName": "John", "lastName": "Doe", "phone": "9876543210"}
+
+
+def test_the_page_shows_the_groups_as_fieldsets_in_the_countrys_order(client, make_link):
+    html = text(client.get(make_link(currency="INR", amount=500, invoiceId="groups-1", data=INDIA)))
+    groups = MethodGroups(html).groups
+    assert [legend for legend, _ in groups] == ["Wallets and payment apps", "Banks and bank transfers",
+                                                "QR code payments", "Cards", "Test methods"]
+    wallets, banks = groups[0][1], groups[1][1]
+    assert wallets[0] == (2000, "UPI")
+    assert [label for _, label in banks[:5]] == ["State Bank of India", "HDFC Bank", "ICICI Bank", "Axis Bank",
+                                                 "Kotak Mahindra Bank"]
+    labels = [label for _, items in groups for _, label in items]
+    assert len(labels) == len(set(labels)) == 58
+    assert "Federal Bank (net banking)" in labels and "Federal Bank (bank transfer)" in labels
+    assert ">Hdfc Bank<" not in html and ">IDFC BANK<" not in html
+    # One form, as before: its action, one field name, its CSRF token, the search box.
+    form = Forms(html).form("/apm")
+    assert set(form["fields"]) == {"csrf_token", "paymentTypeId", ""} and form["fields"]["csrf_token"]  # "": the
+    # search box, which has no name: it is never sent
+    assert html.count('name="paymentTypeId"') == 58 and html.count(" required") >= 1
+    assert 'id="method-search"' in html and 'aria-controls="method-list"' in html and 'id="method-list"' in html
+    assert "Matching methods: {shown} of 58" in html and "js/method-search.js" in html
+
+
+def test_choosing_a_grouped_method_hands_over_to_its_page(app, client, make_link):
+    path = make_link(currency="INR", amount=500, invoiceId="groups-2", data=INDIA)
+    form = Forms(text(client.get(path))).form("/apm")
+    chosen = client.post(form["action"], data={**form["fields"], "paymentTypeId": "2012"}, follow_redirects=True)
+    assert "/sandbox/apm/" in hand_over_target(chosen)
+    assert app.extensions["sandbox.ledger"].find(invoice_id="groups-2")["payment_type_id"] == 2012  # the type id
+
+
+def test_a_short_list_has_groups_and_no_search_box(client, make_link):
+    html = text(client.get(make_link(currency="PKR", amount=1000, invoiceId="groups-3", data={"countryCode": "PK"})))
+    groups = MethodGroups(html).groups
+    assert [(legend, [t for t, _ in items]) for legend, items in groups] == [
+        ("Wallets and payment apps", [56501, 56500]), ("Test methods", [1])]
+    assert 'id="method-search"' not in html

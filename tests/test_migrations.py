@@ -25,7 +25,7 @@ from checkout.store import PayoutStore, Store, make_engine
 TABLES = {"checkouts", "declines", "threeds", "idempotency", "payouts"}
 #: The tables the second revision adds (the outbox).
 OUTBOX_TABLES = {"notifications", "notification_attempts"}
-HEAD = "0002"
+HEAD = "0003"
 UPGRADE = "flask --app checkout db upgrade"
 
 #: The "old code": the schema as checkout/store.py and checkout/payouts.py made it at

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import EXTRA_FIELDS, base_config, hand_over_target, seed_request
+from conftest import EXTRA_FIELDS, base_config, follow, hand_over_target, seed_request
 from sqlalchemy import select
 
 from checkout import create_app, results
@@ -65,10 +65,23 @@ def card_data(html: str, number=PAN, cvv="123", expiry="12 / 39", name="Jane Doe
             "cvv": cvv}
 
 
+def posted(client, response):
+    """A form post of the payment page: a 303 (post/redirect/get), followed as a browser
+    does to the page that shows its outcome (a merchant URL is returned as it is)."""
+    assert response.status_code == 303, (response.status_code, text(response)[:500])
+    return follow(client, response)
+
+
+#: The payment page's answers while it takes a card: as the last post left it (post/redirect/get).
+PAGE_STATUSES = (200, 402, 403, 422, 429, 503)
+
+
 def pay(client, path, **card):
+    """Open the payment page (as the last post left it: a decline's page answers 402) and
+    send the card form; the page the post's redirect leads to."""
     page = client.get(path)
-    assert page.status_code == 200
-    return client.post(f"{path}/card", data=card_data(text(page), **card))
+    assert page.status_code in PAGE_STATUSES, page.status_code
+    return posted(client, client.post(f"{path}/card", data=card_data(text(page), **card)))
 
 
 def merchant_result(response, expected_base: str) -> dict[str, str]:
@@ -154,7 +167,7 @@ def test_card_payment_completes_and_is_single_use(app, client, make_link):
     again = client.get(path)
     assert again.status_code == 200 and "already been paid" in text(again)
     # The old form posted again (a double click, a back button): no second charge.
-    second = client.post(f"{path}/card", data=card_data(page))
+    second = posted(client, client.post(f"{path}/card", data=card_data(page)))
     assert second.status_code == 200 and "already been paid" in text(second)
     assert ledger_count(app) == 1
 
@@ -180,14 +193,16 @@ def test_focus_goes_to_the_first_error_in_page_order(client, make_link):
     the order of ``page.fields``): focus goes to the first field in error on the page."""
     path = make_link()  # the seed example: page.fields email, phone, shipping, billing
     page = client.get(path)
-    response = client.post(f"{path}/card", data={**card_data(text(page), name=""), "email": "x@"})
+    response = posted(client, client.post(f"{path}/card", data={**card_data(text(page), name=""), "email": "x@"}))
     assert response.status_code == 422
     html = text(response)
     assert 'aria-invalid="true" aria-describedby="name-error"' in html  # the name is in error too
     assert _autofocused(html) == ["email"]
     # Shipping comes before billing in page.fields, after it on the page.
     data = {**card_data(text(page)), "shipping_address-line1": "", "billing_address-postcode": ""}
-    html = text(client.post(f"{path}/card", data=data))
+    response = posted(client, client.post(f"{path}/card", data=data))
+    assert response.status_code == 422
+    html = text(response)
     assert html.index('id="billing_address-postcode"') < html.index('id="shipping_address-line1"')
     assert _autofocused(html) == ["billing_address-postcode"]
 
@@ -215,7 +230,8 @@ def test_a_decline_then_success(app, client, make_link):
 
 
 def test_decline_limit_per_client_address(tmp_path):
-    app = create_app(base_config(tmp_path, MAX_DECLINES_PER_IP=2))
+    # The test client's 127.0.0.1 is left alone in sandbox mode unless LIMIT_LOOPBACK says so.
+    app = create_app(base_config(tmp_path, MAX_DECLINES_PER_IP=2, LIMIT_LOOPBACK=True))
     client = app.test_client()
 
     def link(invoice):
@@ -229,6 +245,9 @@ def test_decline_limit_per_client_address(tmp_path):
     response = pay(client, second)
     assert response.status_code == 429
     assert "Too many declined payments" in text(response)
+    # ... and it says when: the first decline leaves the hour's window in just under an hour.
+    assert 3500 < int(response.headers["Retry-After"]) <= 3600
+    assert re.search(r"You can try again in (59|60) minutes\.", text(response)), text(response)
     assert ledger_count(app, "inv-b") == 0
     # Another address is not affected.
     other = app.test_client()
@@ -242,19 +261,24 @@ def test_simultaneous_submissions_charge_once(app, make_link):
     page = text(app.test_client().get(path))
     data = card_data(page)
     barrier = threading.Barrier(6)
-    statuses: list[int] = []
+    answers: list[tuple[int, str]] = []
 
     def submit():
         c = app.test_client()
         barrier.wait()
-        statuses.append(c.post(f"{path}/card", data=data).status_code)
+        response = c.post(f"{path}/card", data=data)
+        answers.append((response.status_code, response.headers.get("Location", "")))
 
     threads = [threading.Thread(target=submit) for _ in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert statuses.count(303) == 1, statuses
+    # Every post answers 303; only one goes to the merchant paid, the others to the page.
+    assert [status for status, _ in answers] == [303] * 6, answers
+    paid = [loc for _, loc in answers if loc.startswith("https://example.com/success?")]
+    assert len(paid) == 1, answers
+    assert all(urlsplit(loc).path == path for _, loc in answers if loc not in paid), answers
     assert ledger_count(app) == 1
 
 
@@ -268,7 +292,7 @@ def test_missing_or_forged_csrf_token_is_refused(app, client, make_link, token):
         data["csrf_token"] = data["csrf_token"][:-4] + "AAAA"
     else:
         del data["csrf_token"]
-    response = client.post(f"{path}/card", data=data)
+    response = posted(client, client.post(f"{path}/card", data=data))
     assert response.status_code == 422
     assert "expired" in text(response)
     assert ledger_count(app) == 0
@@ -310,7 +334,8 @@ def test_a_paid_link_past_its_expiry_still_says_it_is_paid(client, make_link, mo
     response = client.get(path)
     assert response.status_code == 200 and "This payment is complete" in text(response)
     assert "expired" not in text(response)
-    refused = pay(client, path)  # and it takes no new payment
+    # and it takes no new payment: the link's form is refused outright
+    refused = client.post(f"{path}/card", data=card_data(text(response)))
     assert refused.status_code == 410 and ledger_count(app) == 1
 
 
@@ -336,10 +361,20 @@ def test_tampered_link(client, make_link):
 
 
 # -- 3-D Secure --------------------------------------------------------------------------
+def _bank_form(html: str) -> dict:
+    """The form of the bank page that goes on to the ACS (the page has "Use another card" too)."""
+    forms = [f for f in Forms(html).forms if "PaReq" in f["fields"]]
+    assert len(forms) == 1, Forms(html).forms
+    return forms[0]
+
+
 def _start_3ds(client, path) -> dict:
-    response = pay(client, path, number="4111 1111 1111 1111")
-    assert response.status_code == 200
-    form = Forms(text(response)).forms[-1]
+    page = client.get(path)
+    sent = client.post(f"{path}/card", data=card_data(text(page), number="4111 1111 1111 1111"))
+    assert sent.status_code == 303 and urlsplit(sent.headers["Location"]).path == f"{path}/bank"
+    response = follow(client, sent)
+    assert response.status_code == 200 and "data-bank-auto" in text(response)
+    form = _bank_form(text(response))
     assert "/sandbox/acs" in form["action"]
     assert {"PaReq", "MD", "TermUrl"} <= set(form["fields"])
     assert form["fields"]["TermUrl"].endswith(f"{path}/3ds")
@@ -371,7 +406,7 @@ def test_advanced_3ds_success(app, client, make_link):
     result = merchant_result(response, "https://example.com/success")
     assert result["status"] == "Completed" and result["transactionId"] == fields["MD"]
 
-    replay = bank.post(local(fields["TermUrl"]), data=back, headers=headers)
+    replay = posted(bank, bank.post(local(fields["TermUrl"]), data=back, headers=headers))
     assert replay.status_code == 200 and "This payment is complete" in text(replay)
     assert ledger_count(app) == 1
 
@@ -379,7 +414,7 @@ def test_advanced_3ds_success(app, client, make_link):
 def test_the_3ds_hand_over_page_wears_the_checkout_theme(client, make_link):
     path = make_link(page={"payButtonColor": "#123456", "rightContainerBackgroundColor": "#fafaf0"})
     response = pay(client, path, number="4111 1111 1111 1111")
-    assert response.status_code == 200 and "data-autopost" in text(response)
+    assert response.status_code == 200 and "data-bank-auto" in text(response)
     style = re.search(r"<style nonce=[^>]*>(.*?)</style>", text(response), re.S)
     assert style and "--pay-bg:#123456;" in style[1] and "--right-bg:#fafaf0;" in style[1]
 
@@ -388,7 +423,8 @@ def test_advanced_3ds_wrong_passphrase_declines(app, client, make_link):
     path = make_link()
     fields = _start_3ds(client, path)
     back = _acs(client, fields, "wrong")
-    response = app.test_client().post(local(fields["TermUrl"]), data=back, headers={"Sec-Fetch-Site": "cross-site"})
+    bank = app.test_client()
+    response = posted(bank, bank.post(local(fields["TermUrl"]), data=back, headers={"Sec-Fetch-Site": "cross-site"}))
     assert response.status_code == 402
     assert "3-D Secure authentication failed" in text(response)
     # The customer may try again with the form that came back.
@@ -396,16 +432,18 @@ def test_advanced_3ds_wrong_passphrase_declines(app, client, make_link):
 
 
 def test_3ds_left_unfinished_opens_the_form_again(tmp_path, monkeypatch):
-    """The customer closed the bank's page: the confirming page waits for the bank; once
-    the gateway gives the authentication up (declined), the form opens again, and a late
-    answer from the bank's page charges nothing."""
+    """The customer closed the bank's page: the page offers the bank again (and another
+    card) while the bank waits; once the gateway gives the authentication up (declined),
+    the form opens again, and a late answer from the bank's page charges nothing."""
     app = create_app(base_config(tmp_path, SANDBOX_3DS_SECONDS=600))
     client = app.test_client()
     path = local(client.post("/checkout/link", json=seed_request(), auth=("pbid_test", SECRET)).json["link"]["action"])
     fields = _start_3ds(client, path)
-    waiting = client.get(path)
-    assert waiting.status_code == 202 and "Waiting for your bank" in text(waiting)
-    assert client.get(f"{path}/return").status_code == 202
+    for waiting in (client.get(path), client.get(f"{path}/return")):
+        assert waiting.status_code == 200 and "data-bank-auto" not in text(waiting)
+        assert "Your bank is waiting for you to confirm the payment" in text(waiting)
+        assert _bank_form(text(waiting))["fields"]["MD"] == fields["MD"]  # the same authentication again
+        assert "Use another card" in text(waiting)
     later = time.time() + 601
     monkeypatch.setattr(time, "time", lambda: later)
     again = client.get(f"{path}/return")
@@ -413,8 +451,10 @@ def test_3ds_left_unfinished_opens_the_form_again(tmp_path, monkeypatch):
     assert csrf(text(again))
     late = client.post("/sandbox/acs/submit", data={**fields, "passphrase": "4"})
     back = Forms(text(late)).forms[-1]["fields"]
-    refused = app.test_client().post(local(fields["TermUrl"]), data=back, headers={"Sec-Fetch-Site": "cross-site"})
-    assert refused.status_code in (200, 402) and "Completed" not in refused.headers.get("Location", "")
+    bank = app.test_client()
+    refused = bank.post(local(fields["TermUrl"]), data=back, headers={"Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 303 and urlsplit(refused.headers["Location"]).path == path
+    assert posted(bank, refused).status_code in (200, 402)
     with app.app_context():
         row = app.extensions["sandbox.ledger"].find(id=int(fields["MD"]))
     assert row["status_code"] == 99  # declined at the gateway: no money moved
@@ -425,8 +465,10 @@ def test_3ds_term_url_refuses_an_unknown_md(app, client, make_link):
     path = make_link()
     fields = _start_3ds(client, path)
     back = _acs(client, fields, "4")
-    response = app.test_client().post(local(fields["TermUrl"]), data={**back, "MD": "999999"})
-    assert response.status_code == 202  # still waiting for the bank; nothing settled
+    bank = app.test_client()
+    response = posted(bank, bank.post(local(fields["TermUrl"]), data={**back, "MD": "999999"}))
+    # still waiting for the bank; nothing settled
+    assert response.status_code == 200 and "Your bank is waiting for you to confirm the payment" in text(response)
     status = app.extensions["sandbox.ledger"].find(id=int(fields["MD"]))["status_code"]
     assert status == 1
 
@@ -461,8 +503,10 @@ def test_return_does_not_trust_the_query_string(app, client, make_link):
     path = make_link()
     assert "/sandbox/redirect/" in hand_over_target(pay(client, path, number="4200 0000 0000 0000"))
     response = client.get(f"{path}/return?status=Completed&statusCode=4")
-    assert response.status_code == 202  # the gateway still says AwaitingAuthentication
-    assert "We are confirming your payment" in text(response)
+    # the gateway still says AwaitingAuthentication: the bank still waits, nothing is final
+    assert response.status_code == 200 and "Location" not in response.headers
+    assert "Your bank is waiting for you to confirm the payment" in text(response)
+    assert "/sandbox/redirect/" in text(response)
 
 
 # -- gateway trouble -------------------------------------------------------------------------
@@ -536,7 +580,8 @@ def test_cancel(client, make_link):
     assert result["status"] == "Cancelled"
     page = client.get(path)
     assert page.status_code == 200 and "cancelled" in text(page)
-    assert client.post(f"{path}/card", data=card_data(text(page))).status_code == 200
+    again = posted(client, client.post(f"{path}/card", data=card_data(text(page))))
+    assert again.status_code == 200 and "cancelled" in text(again)
 
 
 def test_cannot_cancel_a_paid_checkout(app, client, make_link):

@@ -8,7 +8,7 @@ import json
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import DEMO_AUTH, Forms, base_config, hand_over_target, local, seed_request, text
+from conftest import DEMO_AUTH, Forms, base_config, follow, hand_over_target, local, seed_request, text
 
 from checkout import create_app
 
@@ -25,10 +25,20 @@ def ledger(app):
     return app.extensions["sandbox.ledger"]
 
 
+def posted(client, response, to: str | None = None):
+    """A form post: a 303 (post/redirect/get; ``to``: the path it must lead to), followed
+    as a browser does to the page that shows its outcome."""
+    assert response.status_code == 303, (response.status_code, text(response)[:300])
+    if to is not None:
+        assert urlsplit(response.headers["Location"]).path == to, response.headers["Location"]
+    return follow(client, response)
+
+
 # -- an alternative method asks only for the missing fields ------------------------------------
 def choose(client, path: str, type_id: int):
     form = Forms(text(client.get(path))).form("/apm")
-    return client.post(form["action"], data={**form["fields"], "paymentTypeId": str(type_id)})
+    return posted(client, client.post(form["action"], data={**form["fields"], "paymentTypeId": str(type_id)}),
+                  to=f"{path}/method/{type_id}")
 
 
 def asked(html: str) -> set[str]:
@@ -52,7 +62,7 @@ def test_values_given_in_data_cannot_be_changed_by_the_customer(app, client):
     form = Forms(text(page)).form("/apm")
     sent = client.post(form["action"], data={**form["fields"], "phone": "9876543210",
                                              "personId": "someone.else@okbank", "firstName": "Mallory"})
-    assert "/sandbox/apm/" in hand_over_target(sent)
+    assert "/sandbox/apm/" in hand_over_target(posted(client, sent, to=f"{path}/bank"))
     assert ledger(app).find(invoice_id="upi-2")["person_id"] == "john@okaxis"
 
 
@@ -66,10 +76,14 @@ def test_a_value_data_gives_that_the_method_refuses_is_asked_with_its_error(clie
     assert Forms(html).inputs["personId"]["value"] == "not a upi id"
     assert "Enter a valid UPI ID, like name@bank." in html
     form = Forms(html).form("/apm")
-    wrong = client.post(form["action"], data={**form["fields"], "personId": "still wrong"})
+    wrong = posted(client, client.post(form["action"], data={**form["fields"], "personId": "still wrong"}),
+                   to=f"{path}/method/2000")
     assert wrong.status_code == 422 and asked(text(wrong)) == {"personId"}
+    # what was sent stays, with why it is refused
+    assert Forms(text(wrong)).inputs["personId"]["value"] == "still wrong"
+    assert "Enter a valid UPI ID, like name@bank." in text(wrong)
     right = client.post(form["action"], data={**form["fields"], "personId": "john@okaxis"})
-    assert "/sandbox/apm/" in hand_over_target(right)
+    assert "/sandbox/apm/" in hand_over_target(posted(client, right, to=f"{path}/bank"))
 
 
 # -- a saved card, with its security code asked again -------------------------------------------
@@ -96,11 +110,11 @@ def test_a_saved_card_is_paid_with_the_security_code_asked_again(cvv_app):
     cvv_input = Forms(html).inputs["saved_cvv"]
     assert cvv_input["autocomplete"] == "cc-csc" and "required" in cvv_input
     saved = Forms(html).form("/saved")
-    missing = client.post(saved["action"], data={**saved["fields"], "saved_cvv": ""})
+    missing = posted(client, client.post(saved["action"], data={**saved["fields"], "saved_cvv": ""}), to=second)
     assert missing.status_code == 422 and "Enter the security code." in text(missing)
     assert ledger(cvv_app).count("pbid_cvv", "second") == 0  # nothing was charged
     # The code goes to the gateway with the token: 333 is the sandbox's declining code.
-    declined = client.post(saved["action"], data={**saved["fields"], "saved_cvv": "333"})
+    declined = posted(client, client.post(saved["action"], data={**saved["fields"], "saved_cvv": "333"}), to=second)
     assert declined.status_code == 402 and "Insufficient Funds" in text(declined)
     retry = Forms(text(declined)).form("/saved")
     assert retry["fields"]["saved_cvv"] == ""  # never echoed back

@@ -85,7 +85,7 @@ def form_fields(html: str) -> dict:
 def card_payout(client, answer: dict, number: str, name: str = "John Doe", **headers):
     path = local(answer["iframeUrls"]["card"])
     page = client.get(path)
-    assert page.status_code == 200
+    assert page.status_code in (200, 422)  # 422: the page of the last form sent, with its errors
     return client.post(path, data={**form_fields(text(page)), "name": name, "number": number}, headers=headers)
 
 
@@ -219,7 +219,9 @@ def test_card_4200_is_pending_then_processed(client):
 
 def test_an_invalid_card_number_keeps_the_name_and_shows_the_error(app, client):
     answer = create(client)
-    response = card_payout(client, answer, "4242 4242 4242 4241", name="Jane Roe")
+    posted = card_payout(client, answer, "4242 4242 4242 4241", name="Jane Roe")
+    assert posted.status_code == 303  # post/redirect/get: the form's page shows what was wrong
+    response = follow(client, posted)
     assert response.status_code == 422
     html = text(response)
     assert "This card number is not valid." in html and "Please check the highlighted fields." in html
@@ -227,7 +229,7 @@ def test_an_invalid_card_number_keeps_the_name_and_shows_the_error(app, client):
     assert 'aria-invalid="true" aria-describedby="number-error"' in html
     assert status_of(client, answer["payoutId"])["status"] == "CREATED"
     assert ledger(app).count() == 0
-    unknown = card_payout(client, answer, "6062 8200 0000 0000")  # Hipercard: not a brand we accept
+    unknown = follow(client, card_payout(client, answer, "6062 8200 0000 0000"))  # Hipercard: not accepted
     assert unknown.status_code == 422 and "We do not accept this card brand." in text(unknown)
 
 
@@ -320,8 +322,11 @@ def test_sepa_payout_refuses_a_bad_iban_and_accepts_a_good_one(app, client):
     assert fields["method"] == "6000" and fields["name"] == "John Doe"  # the holder, from the customer
     inputs = {i.get("name"): i for i in Forms(html).inputs}
     assert inputs["bankAccountNumber"]["autocomplete"] == "off"
-    bad = client.post(path, data={**fields, "bankAccountNumber": "DE89 3704 0044 0532 0130 01"})
+    posted = client.post(path, data={**fields, "bankAccountNumber": "DE89 3704 0044 0532 0130 01"})
+    assert posted.status_code == 303
+    bad = follow(client, posted)
     assert bad.status_code == 422 and "Enter a valid IBAN." in text(bad)
+    assert 'value="DE89 3704 0044 0532 0130 01"' in text(bad)  # what was typed stays, to be corrected
     assert status_of(client, answer["payoutId"])["status"] == "CREATED" and ledger(app).count() == 0
     good = client.post(path, data={**form_fields(text(bad)), "bankAccountNumber": GOOD_IBAN})
     page = follow(client, good)
@@ -354,8 +359,9 @@ def test_apm_needs_a_method_that_fits(client):
     answer = create(client)
     path = local(answer["iframeUrls"]["apm"])
     fields = form_fields(text(client.get(path + "?method=6000")))
-    response = client.post(path, data={**fields, "method": "3020", "personId": "x@upi", "phone": "9555777666"})
-    assert response.status_code == 422 and "Choose a payout method." in text(response)
+    posted = client.post(path, data={**fields, "method": "3020", "personId": "x@upi", "phone": "9555777666"})
+    response = follow(client, posted)
+    assert posted.status_code == 303 and response.status_code == 422 and "Choose a payout method." in text(response)
 
 
 def test_no_full_card_or_account_number_is_kept(app, client, stored_bytes):
@@ -436,11 +442,13 @@ def test_headers_csrf_and_cross_site_posts(client):
     path = local(answer["iframeUrls"]["card"])
     page = client.get(path)
     assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
-    forged = client.post(path, data={"csrf_token": "nope", "name": "John Doe", "number": "4242424242424242"})
+    forged = follow(client, client.post(path, data={"csrf_token": "nope", "name": "John Doe",
+                                                    "number": "4242424242424242"}))
     assert forged.status_code == 422 and "This form has expired" in text(forged)
     other = create(client)  # a CSRF token of another payout does not fit this one
     stolen = form_fields(text(client.get(local(other["iframeUrls"]["card"]))))["csrf_token"]
-    assert client.post(path, data={"csrf_token": stolen, "name": "J", "number": "4242424242424242"}).status_code == 422
+    refused = follow(client, client.post(path, data={"csrf_token": stolen, "name": "J", "number": "4242424242424242"}))
+    assert refused.status_code == 422 and "This form has expired" in text(refused)
     data = {**form_fields(text(page)), "number": "4242424242424242"}
     assert client.post(path, data=data, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
     assert client.post(path, data=data, headers={"Origin": "https://evil.example"}).status_code == 403

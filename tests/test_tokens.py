@@ -8,7 +8,7 @@ import time
 import zlib
 
 import pytest
-from conftest import DEMO_AUTH, EXTRA_FIELDS, base_config, seed_request
+from conftest import DEMO_AUTH, EXTRA_FIELDS, base_config, follow, seed_request
 from itsdangerous import URLSafeSerializer
 
 from checkout import create_app, tokens
@@ -177,11 +177,13 @@ def test_no_secret_or_card_data_in_a_token(app, client):
     # tokens in links and forms, the CSRF token): decline once so the form comes back.
     page = client.get(f"/c/{token}").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
-    declined = client.post(f"/c/{token}/card", data={**EXTRA_FIELDS, "csrf_token": csrf, "name": "Jane Doe",
-                                                     "number": "4242 4242 4242 4242", "expiry": "12 / 39",
-                                                     "cvv": "333"})
+    sent = client.post(f"/c/{token}/card", data={**EXTRA_FIELDS, "csrf_token": csrf, "name": "Jane Doe",
+                                                 "number": "4242 4242 4242 4242", "expiry": "12 / 39",
+                                                 "cvv": "333"})
+    assert sent.status_code == 303  # post/redirect/get: the page that shows the decline
+    declined = follow(client, sent)
     assert declined.status_code == 402
-    html = declined.get_data(as_text=True)
+    html = sent.headers["Location"] + "\n" + declined.get_data(as_text=True)
     carried = set(re.findall(r"/c/([A-Za-z0-9_.-]+)", html)) | set(
         re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', html))
     assert len(carried) >= 2

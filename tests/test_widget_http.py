@@ -7,7 +7,7 @@ import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from conftest import base_config, upgraded
+from conftest import base_config, follow, upgraded
 
 from checkout import create_app, results, tokens
 
@@ -86,7 +86,8 @@ def test_an_unsigned_checkout_never_offers_saved_cards(app, client, make_link):
         csrf_token = tokens.sign(f"{cid}:saved", tokens.CSRF_SALT, app)
     forced = client.post(f"{path}/saved?{query}", data={"card": saved[0]["token"], "csrf_token": csrf_token},
                          headers={"Sec-Fetch-Site": "same-origin"})
-    assert forced.status_code == 422  # "choose a saved card": there are none here
+    assert forced.status_code == 303 and urlsplit(forced.headers["Location"]).path == path
+    assert follow(client, forced).status_code == 422  # "choose a saved card": there are none here
     with app.app_context():
         assert app.extensions["sandbox.ledger"].count("pbid_test", OPTIONS["invoiceId"]) == 0
 

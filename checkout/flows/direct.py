@@ -16,6 +16,7 @@ from .payment import (
     IN_FLIGHT,
     Session,
     Step,
+    bank_record,
     checked,
     find_charge,
     gateway_link,
@@ -62,8 +63,9 @@ def start(s: Session, m: methods.Method, values: dict, *, ip: str | None, locale
     if outcome.final:
         _record_final(s, outcome, (st.PROCESSING,))
         return Step("settled", s.refresh())
+    bank = bank_record(outcome.redirect_url, method=m.type_id) if outcome.redirect_url else None
     if not store().transition(s.id, (st.PROCESSING,), st.PENDING, transaction_id=outcome.transaction_id,
-                              status=outcome.status, status_code=outcome.status_code):
+                              status=outcome.status, status_code=outcome.status_code, bank=bank):
         return stands(s)
     if methods.is_crypto(m) and outcome.crypto:
         return Step("quote", s.refresh(), quote=outcome.crypto)

@@ -13,6 +13,8 @@ leaves the checkout ``pending``: the gateway is asked later, by transaction id o
 invoice, and nothing is charged again until it has said."""
 from __future__ import annotations
 
+import ipaddress
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from flask import current_app
 
 from .. import cards, methods
 from .. import store as st
+from ..config import flag
 from ..gateway import GatewayError, Outcome, open_gateway
 from ..gateway.base import CREATED, STATUS_NAMES, WAITING_CODES, CryptoQuote, Gateway, SavedCard
 from ..merchants import Merchant
@@ -54,7 +57,8 @@ ResultKind = Literal["success", "failure", "pending", "cancel"]
 #: ``settled``  a final outcome was recorded just now (a direct link goes on from it);
 #: ``open``     the checkout is open again (nothing was made at the gateway);
 #: ``expired``  the crypto quote expired unpaid (``quote``);
-#: ``limited``  too many declines from this client address: nothing was tried;
+#: ``limited``  too many declines from this client address: nothing was tried (``retry_at``:
+#:              when the next try is allowed);
 #: ``unreachable`` the gateway could not be asked before charging: nothing was charged;
 #: ``refused``  the merchant's Payment Check refused the payment: nothing was charged.
 StepKind = Literal["stands", "merchant", "declined", "acs", "handover", "quote", "pending", "settled",
@@ -71,6 +75,7 @@ class Step:
     url: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
     quote: CryptoQuote | None = None
+    retry_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -84,12 +89,17 @@ class Limits:
     #: How long a claim may stay ``processing`` before its status is asked: the time the
     #: merchant's Payment Check and a gateway call may take, and a little more.
     busy_seconds: float
+    #: The per-address limit leaves loopback addresses alone (a tester on 127.0.0.1 in
+    #: sandbox mode, unless ``LIMIT_LOOPBACK`` says otherwise).
+    exempt_loopback: bool = False
 
     @classmethod
     def from_config(cls, config) -> Limits:
+        exempt = config.get("MODE") == "sandbox" and not flag(config.get("LIMIT_LOOPBACK"))
         return cls(max_declines=int(config["MAX_DECLINES"]), max_declines_per_ip=int(config["MAX_DECLINES_PER_IP"]),
                    decline_window=float(config["DECLINE_WINDOW"]), pending_grace=float(config["PENDING_GRACE"]),
-                   busy_seconds=float(config["GATEWAY_TIMEOUT"]) + float(config.get("CHECK_TIMEOUT") or 0) + 5)
+                   busy_seconds=float(config["GATEWAY_TIMEOUT"]) + float(config.get("CHECK_TIMEOUT") or 0) + 5,
+                   exempt_loopback=exempt)
 
 
 @dataclass
@@ -192,6 +202,11 @@ def summary(c: Checkout) -> dict:
             "createdAt": iso(c.created_at), "updatedAt": iso(c.updated_at), "expiresAt": iso(c.expires_at)}
 
 
+def keep_draft(s: Session, draft: dict | None) -> None:
+    """Keep what the customer's last form post left for the page that shows it."""
+    store().keep_draft(s.id, draft)
+
+
 def expire(s: Session) -> bool:
     """The merchant ends an open checkout (``POST /checkout/<id>/expire``): it can no
     longer be paid. False when it is in flight or final (nothing changes)."""
@@ -224,11 +239,11 @@ def payable(c: Checkout, lim: Limits | None = None) -> bool:
 
 
 def final_result(c: Checkout, lim: Limits | None = None) -> ResultKind | None:
-    """The merchant URL of a checkout that is over (paid, cancelled, out of tries)."""
+    """The merchant URL of a checkout that is over (paid, cancelled or expired, out of tries)."""
     lim = lim or limits()
     if c.state == st.COMPLETED:
         return "success"
-    if c.state == st.CANCELLED:
+    if c.state in (st.CANCELLED, st.EXPIRED):  # an expired checkout goes back as a cancel does
         return "cancel"
     if c.state == st.DECLINED and c.declines >= lim.max_declines:
         return "failure"
@@ -278,10 +293,30 @@ def live_quote(s: Session) -> methods.Method | None:
     return None
 
 
-def too_many_declines_from(ip: str | None, lim: Limits | None = None) -> bool:
-    """Declines from this client address reached the limit within the window."""
+def _loopback(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
+
+
+def limited_until(ip: str | None, lim: Limits | None = None, now: float | None = None) -> float | None:
+    """When this client address may try again, while its declines within the window
+    reached the limit (None: it may try now)."""
     lim = lim or limits()
-    return bool(ip) and store().declines_from(ip, lim.decline_window) >= lim.max_declines_per_ip
+    if not ip or (lim.exempt_loopback and _loopback(ip)):
+        return None
+    times = store().decline_times(ip, lim.decline_window)
+    if len(times) < lim.max_declines_per_ip:
+        return None
+    # The try is allowed again once enough of these declines have left the window.
+    return times[len(times) - lim.max_declines_per_ip] + lim.decline_window
+
+
+def limited(s: Session, ip: str | None, lim: Limits) -> Step | None:
+    """The ``limited`` step when this address must wait, else None."""
+    until = limited_until(ip, lim)
+    return Step("limited", s.checkout, retry_at=until) if until is not None else None
 
 
 # -- recording the gateway's answer ---------------------------------------------------------
@@ -311,16 +346,24 @@ def record(s: Session, outcome: Outcome, from_states: tuple[str, ...], ip: str |
             return Step("merchant", c, result="failure")
         return Step("declined", c)
     if outcome.kind == "3ds":
-        if not store().await_3ds(s.id, from_states, outcome.transaction_id, **fields):
+        acs_fields = {"PaReq": outcome.pa_req, "MD": outcome.transaction_id}
+        bank = bank_record(outcome.acs_url, acs_fields)
+        if not store().await_3ds(s.id, from_states, outcome.transaction_id, bank=bank, **fields):
             return stands(s)
-        return Step("acs", s.refresh(), url=outcome.acs_url,
-                    fields={"PaReq": outcome.pa_req, "MD": outcome.transaction_id})
+        return Step("acs", s.refresh(), url=outcome.acs_url, fields=acs_fields)
     if outcome.kind == "redirect":
-        if not store().transition(s.id, from_states, st.AWAITING_3DS, **fields):
+        if not store().transition(s.id, from_states, st.AWAITING_3DS, bank=bank_record(outcome.redirect_url), **fields):
             return stands(s)
         return Step("handover", s.refresh(), url=outcome.redirect_url)
     store().transition(s.id, from_states, st.PENDING, **fields)
     return stands(s)
+
+
+def bank_record(url: str | None, fields: dict | None = None, method: int | None = None) -> str:
+    """The bank's step as kept for resuming it (see ``Checkout.bank_step``); ``method``:
+    the alternative method whose page it is."""
+    step = {"url": url, **({"fields": fields} if fields else {}), **({"method": method} if method else {})}
+    return json.dumps(step, separators=(",", ":"))
 
 
 def _unanswered(s: Session, what: str, exc: GatewayError, from_state: str = st.PROCESSING) -> None:
@@ -358,8 +401,9 @@ def pay_card(s: Session, card: CardDetails, *, ip: str | None, back_url: str, da
     lim = limits()
     if not payable(s.checkout, lim):
         return stands(s)
-    if too_many_declines_from(ip, lim):
-        return Step("limited", s.checkout)
+    earlier = limited(s, ip, lim) or earlier_payment(s)
+    if earlier is not None:
+        return earlier
     masked, brand, expiry = cards.mask_pan(card.pan), cards.card_brand(card.pan), card_expiry(card)
     if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines, masked_pan=masked,
                               brand=brand, expiry=expiry, holder=card.name or None):
@@ -412,6 +456,9 @@ def pay_saved(s: Session, card: SavedCard, cvv: str | None, *, ip: str | None) -
     lim = limits()
     if not payable(s.checkout, lim):
         return stands(s)
+    earlier = earlier_payment(s)
+    if earlier is not None:
+        return earlier
     expiry = f"{card.expiry_month:02d}/{card.expiry_year}" if card.expiry_month and card.expiry_year else None
     if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
                               masked_pan=card.masked_pan, brand=card.brand, expiry=expiry):
@@ -448,6 +495,9 @@ def pay_method(s: Session, m: methods.Method, values: dict, *, ip: str | None, l
     lim = limits()
     if not payable(s.checkout, lim):
         return stands(s)
+    earlier = earlier_payment(s)
+    if earlier is not None:
+        return earlier
     if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
                               masked_pan=None, brand=None, expiry=None, holder=None):
         return stands(s)
@@ -461,7 +511,8 @@ def pay_method(s: Session, m: methods.Method, values: dict, *, ip: str | None, l
             _unanswered(s, "link", exc)
             return stands(s)
     if outcome.kind == "pending" and outcome.redirect_url:
-        store().transition(s.id, (st.PROCESSING,), st.PENDING, **_answer_fields(outcome))
+        store().transition(s.id, (st.PROCESSING,), st.PENDING, bank=bank_record(outcome.redirect_url, method=m.type_id),
+                           **_answer_fields(outcome))
         return Step("handover", s.refresh(), url=outcome.redirect_url)
     return record(s, outcome, (st.PROCESSING,), ip)
 
@@ -483,6 +534,9 @@ def quote_crypto(s: Session, m: methods.Method, *, ip: str | None, locale: str |
     lim = limits()
     if not payable(s.checkout, lim):
         return stands(s)
+    earlier = earlier_payment(s)
+    if earlier is not None:
+        return earlier
     if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
                               masked_pan=None, brand=None, expiry=None, holder=None):  # not a card
         return stands(s)  # another payment, or another quote, came first
@@ -503,6 +557,64 @@ def quote_crypto(s: Session, m: methods.Method, *, ip: str | None, locale: str |
     store().transition(quote_id, tuple(x for x in st.STATES if x != st.COMPLETED), st.PENDING, **fields)
     store().transition(s.id, (st.PROCESSING,), st.PENDING, **fields)
     return Step("quote", s.refresh(), quote=outcome.crypto)
+
+
+# -- leaving the bank's page ------------------------------------------------------------------
+def abandon_3ds(s: Session) -> Step:
+    """"Use another card" while the bank waits: the checkout opens again at once (nobody
+    waits for the authentication to time out). The authentication left behind can never
+    complete a second charge: its answer is refused at the TermUrl from now on (its
+    context is used up), and before the next charge, and in the worker until it is
+    final, the gateway is asked about its transaction (:func:`earlier_payment`,
+    :func:`settle_abandoned`)."""
+    if s.checkout.state == st.AWAITING_3DS and store().abandon_3ds(s.id):
+        log.info("checkout %s: 3-D Secure of %s left for another card", s.id, s.checkout.transaction_id)
+        return Step("open", s.refresh())
+    return stands(s)
+
+
+def earlier_payment(s: Session) -> Step | None:
+    """Before a new charge: an authentication the customer left (:func:`abandon_3ds`)
+    that completed after all pays this checkout, and nothing is charged again. None: go
+    on with the new charge (``unreachable`` when the gateway cannot say)."""
+    if not s.checkout.abandoned_transactions:
+        return None
+    with open_gateway(s.merchant) as gateway:
+        try:
+            return settle_abandoned(s, gateway)
+        except GatewayError as exc:
+            log.warning("checkout %s: abandoned 3-D Secure status unknown (%s); nothing charged", s.id, exc)
+            return Step("unreachable", s.checkout)
+
+
+def settle_abandoned(s: Session, gateway: Gateway) -> Step | None:
+    """Ask about each abandoned transaction; a final answer ends the asking. A completed
+    one pays the checkout while it can still be paid (``merchant`` success); one that
+    completed after another charge had paid the checkout is refunded, so that one
+    checkout is never paid twice. Raises GatewayError."""
+    for tx in s.checkout.abandoned_transactions:
+        outcome = gateway.status(tx)
+        if not outcome.final:
+            continue
+        if outcome.kind == "completed":
+            c = s.refresh()
+            if payable(c):
+                store().transition(s.id, PAYABLE, st.COMPLETED, max_declines=limits().max_declines,
+                                   reason=outcome.reason, reason_code=outcome.reason_code, **_answer_fields(outcome))
+                store().drop_abandoned(s.id, tx)
+                if s.refresh().state == st.COMPLETED:
+                    log.info("checkout %s: the abandoned 3-D Secure of %s completed; no new charge", s.id, tx)
+                    return Step("merchant", s.checkout, result="success")
+                continue
+            if c.state == st.COMPLETED and c.transaction_id != tx:
+                refund = gateway.refund(tx)
+                log.warning("checkout %s: abandoned %s completed after %s paid it; refunded (%s)",
+                            s.id, tx, c.transaction_id, refund.status)
+            elif c.state in IN_FLIGHT:
+                continue  # asked again once the payment under way has its outcome
+        store().drop_abandoned(s.id, tx)
+    s.refresh()
+    return None
 
 
 # -- coming back ----------------------------------------------------------------------------
@@ -527,6 +639,9 @@ def reconcile(s: Session, *, ip: str | None = None, now: float | None = None) ->
     c = s.checkout
     now = time.time() if now is None else now
     busy = c.state == st.PROCESSING and now - c.updated_at < lim.busy_seconds
+    if c.state not in IN_FLIGHT and c.abandoned_transactions and payable(c, lim):
+        # Back from a bank's page the customer had left: it may have completed after all.
+        return earlier_payment(s) or settled(s)
     if c.state not in IN_FLIGHT or busy:
         return settled(s)
     with open_gateway(s.merchant) as gateway:

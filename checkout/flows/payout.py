@@ -60,6 +60,11 @@ def reject(pid: str) -> tuple[bool, Payout]:
     return moved, payouts.store().get(pid)
 
 
+def keep_draft(payout: Payout, draft: dict | None) -> None:
+    """Keep what the customer's last payout form post left for the page that shows it."""
+    payouts.store().keep_draft(payout.id, draft)
+
+
 def record(payout: Payout, outcome: Outcome) -> Payout:
     """Record the gateway's answer for a PENDING payout."""
     status = payouts.status_for(outcome)

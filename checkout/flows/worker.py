@@ -10,6 +10,8 @@ Each round it
   :func:`checkout.flows.direct.check` for a direct link), so a customer who closed the
   tab at the bank's page still ends as the gateway says, and the merchant is told;
 * expires open checkouts past their link's expiry (``checkout.expired``);
+* asks about the transactions of 3-D Secure authentications a customer left for another
+  card until each is final (:func:`checkout.flows.payment.settle_abandoned`);
 * asks the gateway about payouts it is still processing (``payout.*``);
 * in sandbox mode, sends the embedded gateway's own notifications.
 
@@ -33,7 +35,7 @@ from ..gateway import sandbox
 from ..store import Checkout
 from . import direct, notify
 from . import payout as payout_flow
-from .payment import IN_FLIGHT, Session, Step, limits, reconcile, store
+from .payment import IN_FLIGHT, Session, Step, earlier_payment, limits, reconcile, store
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +59,22 @@ def next_check(c: Checkout, now: float) -> float:
     return now + delay
 
 
-def settle(c: Checkout, now: float | None = None) -> Step | None:
-    """Ask the gateway where checkout ``c`` stands and record it, as its page would
-    (None when it cannot be settled without its link: a row older than the payloads)."""
+def session_of(c: Checkout) -> Session | None:
+    """The flows' session of a stored checkout (None without its payload or merchant)."""
     payload = c.data
     merchant = current_app.extensions["checkout.merchants"].get(c.merchant)
     if payload is None or merchant is None:
         return None
-    s = Session(payload, merchant, c)
+    return Session(payload, merchant, c)
+
+
+def settle(c: Checkout, now: float | None = None) -> Step | None:
+    """Ask the gateway where checkout ``c`` stands and record it, as its page would
+    (None when it cannot be settled without its link: a row older than the payloads)."""
+    s = session_of(c)
+    if s is None:
+        return None
+    payload = s.payload
     if payload.get("mode") == "apm":
         m = methods.method(payload.get("paymentTypeId"))
         return direct.check(s, m, now=now) if m is not None else None
@@ -98,6 +108,24 @@ def settle_due(now: float | None = None, limit: int = 50) -> int:
             settle(c, now)
         except Exception:  # one checkout's trouble must not stop the others
             log.exception("checkout %s: settling failed; tried again later", c.id)
+        done += 1
+    return done
+
+
+def settle_abandoned_due(now: float | None = None, limit: int = 50) -> int:
+    """Ask, on the same backoff, about transactions of authentications customers left
+    for another card: one that completes pays its checkout, or is refunded when another
+    charge paid it. The number looked at."""
+    now = time.time() if now is None else now
+    done = 0
+    for c in store().with_abandoned(now, limit):
+        s = session_of(c)
+        if s is None or not store().claim_check(c.id, now, next_check(c, now)):
+            continue
+        try:
+            earlier_payment(s)
+        except Exception:
+            log.exception("checkout %s: asking about abandoned 3-D Secure failed; tried again later", c.id)
         done += 1
     return done
 
@@ -151,7 +179,8 @@ def run_round(worker: str, now: float | None = None) -> Round:
     notices = 0
     if current_app.config["GATEWAY_URL"] == "sandbox":  # the gateway's notices first: they settle at once
         notices = sandbox.deliver_notices(current_app._get_current_object(), now)
-    settled, expired = settle_due(now) + refresh_payouts(now), expire_due(now)
+    settled = settle_due(now) + settle_abandoned_due(now) + refresh_payouts(now)
+    expired = expire_due(now)
     return Round(notified=notify.deliver_due(worker, now), settled=settled, expired=expired,
                  gateway_notices=notices)
 

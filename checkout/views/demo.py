@@ -43,7 +43,10 @@ def _order(locale: str | None = None, **overrides) -> dict:
     body = {"amount": PRODUCT["amount"], "currency": PRODUCT["currency"],
             "description": PRODUCT["description"], "invoiceId": "demo-" + secrets.token_hex(4),
             **{f"{kind}Url": base + url_for("demo.result", kind=kind) for kind in RESULT_KINDS},
-            "page": {"merchantTitle": "Demo Store"}, **overrides}
+            # A mug is shipped: the store asks for contact details and both addresses
+            # (shipping the same as billing unless the customer says otherwise).
+            "page": {"merchantTitle": "Demo Store",
+                     "fields": ["email", "phone", "billing_address", "shipping_address"]}, **overrides}
     if locale in ("en_US", "ru_RU"):
         body["locale"] = locale
     return body

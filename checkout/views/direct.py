@@ -36,9 +36,10 @@ from .. import i18n, tokens
 from .. import methods as apm
 from .. import store as st
 from ..flows import direct as flow
-from ..flows.payment import IN_FLIGHT, CryptoQuote, Step
+from ..flows.payment import IN_FLIGHT, CryptoQuote, Step, keep_draft
 from ..forms import CheckoutForm, field_inputs, fields_form
 from ..urls import public_base
+from . import drafts
 from .page import (
     Ctx,
     expired_link,
@@ -127,11 +128,6 @@ def _quote_form(ctx: Ctx, **kwargs) -> CheckoutForm:
     return CheckoutForm(meta={"csrf_context": f"{ctx.id}:quote"}, **kwargs)
 
 
-def _clock(seconds: int) -> str:
-    hours, rest = divmod(seconds, 3600)
-    return (f"{hours}:{rest // 60:02d}" if hours else f"{rest // 60}") + f":{rest % 60:02d}"
-
-
 def _network_name(network: str) -> str:
     return network.capitalize() if network.islower() else network  # "bitcoin" -> "Bitcoin"; "ERC20" stays
 
@@ -163,7 +159,7 @@ def _crypto_page(ctx: Ctx, m: apm.Method, quote: CryptoQuote, status: int = 200,
     return Response(render_template(
         "direct_crypto.html", ctx=ctx, p=ctx.payload, theme=theme_of(ctx), method=m, quote=quote,
         network=_network_name(quote.network or m.network or ""), qr=qr, qr_side=side, seconds_left=left,
-        clock=_clock(left),
+        clock=i18n.clock(left),
         expired=expired, check_url=_page_url(ctx, "direct.back"), refresh=current_app.config["PENDING_REFRESH"],
         quote_url=_page_url(ctx, "direct.new_quote"), form=_quote_form(ctx) if expired else None,
         pending_url=merchant_url(ctx, "pending")), status)
@@ -186,7 +182,7 @@ def _state_page(ctx: Ctx, m: apm.Method) -> Response:
         return _to_parent(ctx)
     if c.state == st.DECLINED:
         return message_page(ctx, _("This payment was declined"),
-                            _("%(method)s declined the payment. Nothing was charged.", method=m.name),
+                            _("%(method)s declined the payment. Nothing was charged.", method=m.display_name),
                             merchant_url(ctx, "failure"), _("Return to the merchant"))
     if c.state == st.OPEN:
         return redirect(_page_url(ctx), code=303)
@@ -225,21 +221,25 @@ def _render(ctx: Ctx, m: apm.Method, step: Step, poll: bool = True) -> Response:
     if step.kind == "expired":
         return _crypto_page(ctx, m, step.quote, expired=True)
     if step.kind == "refused":  # the merchant's Payment Check said no; opening again asks again
-        return message_page(ctx, _("The shop could not accept this payment"),
-                            _("Nothing was charged. Please try again later or contact the shop."), status=403)
+        return _refused(ctx)
     if step.kind == "quote":
         if request.method == "POST":
             return redirect(_page_url(ctx), code=303)
         return _crypto_page(ctx, m, step.quote)
     if step.kind == "handover":
-        if request.method == "POST":  # the customer's fields: a page goes on (see page.hand_over)
-            return hand_over(step.url, m.name, _("Taking you to %(method)s…", method=m.name), theme_of(ctx))
+        if request.method == "POST":  # the customer's fields: a page of ours goes on (see direct.bank)
+            return redirect(_page_url(ctx, "direct.bank"), code=303)
         return redirect(step.url, code=303)  # no page of ours when none is needed
     if step.kind == "pending":
         if step.quote is not None:
             return _crypto_page(ctx, m, step.quote, status=waiting)
         return _pending_page(ctx, waiting)
     return _state_page(ctx, m)
+
+
+def _refused(ctx: Ctx) -> Response:
+    return message_page(ctx, _("The shop could not accept this payment"),
+                        _("Nothing was charged. Please try again later or contact the shop."), status=403)
 
 
 def _start(ctx: Ctx, m: apm.Method, values: dict) -> Response:
@@ -262,7 +262,13 @@ def page(token: str):
         return Response(status=503 if request.method != "HEAD" else 200)
     data = ctx.data
     missing = apm.missing_fields(m, data)
+    draft = drafts.fresh(ctx.checkout.form_draft, "direct", since=ctx.checkout.updated_at)
+    if draft is not None and drafts.status(draft) == 403:  # the Payment Check said no: not asked again by a GET
+        return _refused(ctx)
     if missing:
+        if draft is not None:  # the fields as the customer last sent them (post/redirect/get)
+            form = drafts.restore(fields_form(ctx.id, missing, "direct", formdata=drafts.formdata(draft)), draft)
+            return _fields_page(ctx, m, missing, form, notice=draft.get("notice"), status=drafts.status(draft))
         form = fields_form(ctx.id, missing, "direct", formdata=None,
                            data={f.name: data.get(f.name, "") for f in missing})
         errors = apm.validate_fields(m, data, payout=False)
@@ -293,8 +299,34 @@ def submit(token: str):
         if name in form:
             form[name].errors = [message]
     if not csrf_ok or errors:
-        return _fields_page(ctx, m, asked, form, notice=_("Please check the highlighted fields."), status=422)
-    return _start(ctx, m, values)
+        keep_draft(ctx, drafts.of_form("direct", form, status=422, notice=_("Please check the highlighted fields.")))
+        return redirect(_page_url(ctx), code=303)
+    return _submitted(ctx, m, _start(ctx, m, values))
+
+
+def _submitted(ctx: Ctx, m: apm.Method, answer: Response) -> Response:
+    """Post/redirect/get for the fields page: the answer to a form post is a redirect —
+    to the merchant, the method's page (through ``direct.bank``), a quote, or this link's
+    page, which shows where the payment stands; the Payment Check's refusal is kept for
+    that page."""
+    if answer.status_code in (301, 302, 303):
+        return answer
+    c = ctx.refresh()
+    if answer.status_code == 403:
+        keep_draft(ctx, drafts.outcome(None, status=403, name="direct"))
+    elif c.state in IN_FLIGHT and c.bank_step:
+        return redirect(_page_url(ctx, "direct.bank"), code=303)
+    return redirect(_page_url(ctx), code=303)
+
+
+@bp.get("/d/<token>/bank")
+def bank(token: str):
+    """On to the method's page after the fields were sent (their post redirects here)."""
+    ctx, m = _context(token)
+    step = ctx.checkout.bank_step
+    if ctx.checkout.state not in IN_FLIGHT or not step:
+        return _state_page(ctx, m)
+    return hand_over(step["url"], m.display_name, _("Taking you to %(method)s…", method=m.display_name), theme_of(ctx))
 
 
 @bp.get("/d/<token>/return")
@@ -321,7 +353,7 @@ def new_quote(token: str):
         return redirect(_page_url(ctx), code=303)
     step = flow.new_quote(ctx, m, ip=request.remote_addr, locale=_locale(),
                           back_url=_page_url(ctx, "direct.back", external=True))
-    return _render(ctx, m, step)
+    return _submitted(ctx, m, _render(ctx, m, step))
 
 
 @bp.get("/d/<token>/cancel")

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from .. import results, security, themes, tokens
 from ..cards import BRAND_NAMES
-from ..flows.payment import CANCELLED_STATUS, ResultKind, Session, open_session, pending_status
+from ..flows.payment import CANCELLED_STATUS, EXPIRED_STATUS, ResultKind, Session, open_session, pending_status
 from ..forms import CardForm
 from ..merchants import Merchant
 from ..payouts import Payout, sign_token
@@ -70,8 +70,16 @@ def final_page(ctx: Ctx) -> Response | None:
         return message_page(ctx, _("This payment was cancelled"), _("Nothing was charged."),
                             merchant_link(ctx, "cancel"), _("Return to the merchant"))
     if c.state == EXPIRED:  # past its expiry, or expired by the merchant (POST /checkout/<id>/expire)
-        return expired_link()
+        return expired_page(ctx)
     return None
+
+
+def expired_page(ctx: Ctx) -> Response:
+    """An expired checkout, in the merchant's theme and name, with the way back to the
+    merchant (its cancel URL, else its failure URL, with the expired result)."""
+    return message_page(ctx, _("This payment link has expired"),
+                        _("Nothing was charged. Ask the merchant for a new link to complete your payment."),
+                        merchant_link(ctx, "cancel"), _("Return to the merchant"), status=410)
 
 
 def pending_page(ctx: Ctx, check_url: str, status: int = 202) -> Response:
@@ -178,7 +186,7 @@ def result_for(ctx: Ctx, kind: ResultKind) -> dict:
     if kind == "pending":
         return _result(ctx, *pending_status(c))
     if kind == "cancel":
-        return _result(ctx, *CANCELLED_STATUS)
+        return _result(ctx, *(EXPIRED_STATUS if c.state == EXPIRED else CANCELLED_STATUS))
     return _result(ctx)
 
 

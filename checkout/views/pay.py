@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -21,6 +22,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
 from .. import cards, methods, payouts, results, security, themes, tokens
@@ -31,6 +33,7 @@ from ..flows.payment import Step
 from ..forms import (
     AmountForm,
     CardForm,
+    CheckoutForm,
     MethodForm,
     SavedCardForm,
     card_form_class,
@@ -43,14 +46,16 @@ from ..forms import (
 )
 from ..i18n import currency_digits, format_amount
 from ..validation import RequestError
+from . import drafts
 from .page import (
     ALL_MODES,
     Ctx,
     decline_reason,
-    expired_link,
+    expired_page,
     final_page,
     hand_over,
     load_context,
+    merchant_link,
     pay_url,
     payout_links,
     pending_page,
@@ -72,14 +77,16 @@ def saved_cards(ctx: Ctx) -> list:
     return g.saved_cards
 
 
-def offered_methods(ctx: Ctx) -> list[methods.Method]:
+def offered_methods(ctx: Ctx) -> methods.Offer:
     """The alternative methods that fit this checkout's currency and the customer's
     country (``data.countryCode``, else the currency's), crypto aside (direct links and
-    the cashier show those). Test methods only in sandbox mode."""
+    the cashier show those). Test methods only in sandbox mode. In the page's order,
+    grouped, the country's most used first (:func:`checkout.methods.arrange`)."""
     country = country_code(ctx.data.get("countryCode")) or None
-    return [m for m in methods.for_checkout(ctx.payload["currency"], country,
-                                           include_test=current_app.config["MODE"] == "sandbox")
-            if ctx.payload.get("deposit") or not methods.is_crypto(m)]
+    found = [m for m in methods.for_checkout(ctx.payload["currency"], country,
+                                            include_test=current_app.config["MODE"] == "sandbox")
+             if ctx.payload.get("deposit") or not methods.is_crypto(m)]
+    return methods.arrange(found, country or methods.country_of_currency(ctx.payload["currency"]))
 
 
 def card_form(ctx: Ctx, theme: themes.Theme, **kwargs) -> CardForm:
@@ -92,6 +99,8 @@ def card_form(ctx: Ctx, theme: themes.Theme, **kwargs) -> CardForm:
 def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = None,
                   status: int = 200, saved_form: SavedCardForm | None = None,
                   method_form: MethodForm | None = None) -> Response:
+    """The payment page: the card form, saved cards and other methods (any of them as
+    the customer last sent it, with its errors)."""
     theme = theme_of(ctx)
     form = form or card_form(ctx, theme, formdata=None)
     c = ctx.checkout
@@ -110,7 +119,54 @@ def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = N
         countries=countries() if {"billing_address", "shipping_address"} & set(theme.get("fields", ())) else (),
         declines_left=declines_left if c.declines else None,
         cancel_url=pay_url("pay.cancel", ctx) if ctx.payload.get("cancelUrl") or g.embed_args else None,
+        expires_in=_expires_in(ctx),
     ), status)
+
+
+#: The payment page says how long its link has left in the link's last minutes.
+EXPIRY_WARNING_SECONDS = 5 * 60
+
+
+def _expires_in(ctx: Ctx) -> int | None:
+    """Seconds the link has left, when it is in its last minutes (else None)."""
+    left = int(ctx.payload["exp"] - time.time())
+    return max(left, 0) if left <= EXPIRY_WARNING_SECONDS else None
+
+
+def limited_notice(retry_at: float) -> str:
+    """Too many declines from the customer's address, and when to try again."""
+    wait = format_timedelta(max(retry_at - time.time(), 60), threshold=1.1, add_direction=False)
+    return _("Too many declined payments from your connection. You can try again in %(wait)s.", wait=wait)
+
+
+def _drafted_page(ctx: Ctx, draft: dict | None) -> Response:
+    """The payment page as the customer's last form post left it (post/redirect/get):
+    the form they sent with its values (never the card number or CVV) and errors, the
+    notice and the status of that answer. ``limited`` says when to try again and sends
+    ``Retry-After``; once that time has come the page is the plain one."""
+    if draft is None:
+        return _payment_page(ctx)
+    theme, kind, data = theme_of(ctx), draft.get("form"), drafts.formdata(draft)
+    form = saved_form = method_form = None
+    if kind == "card":
+        form = drafts.restore(card_form(ctx, theme, formdata=data), draft)
+    elif kind == "saved":
+        saved_form = drafts.restore(SavedCardForm(formdata=data, meta={"csrf_context": f"{ctx.id}:saved"}), draft)
+    elif kind == "apm":
+        method_form = drafts.restore(MethodForm(formdata=data, meta={"csrf_context": f"{ctx.id}:apm"}), draft)
+    notice, status = draft.get("notice"), drafts.status(draft)
+    # The limit is this visitor's: asked again for the address that opens the page.
+    retry_at = flow.limited_until(request.remote_addr) if status == 429 else None
+    wait = math.ceil(retry_at - time.time()) if retry_at else 0
+    if status == 429:
+        if wait <= 0:
+            notice, status = None, 200
+        else:
+            notice = limited_notice(retry_at)
+    response = _payment_page(ctx, form, notice, status, saved_form, method_form)
+    if status == 429:
+        response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _quote_url(ctx: Ctx, method: methods.Method) -> str:
@@ -127,17 +183,73 @@ def render_state(ctx: Ctx) -> Response:
     final = final_page(ctx)
     if final is not None:
         return final
+    if c.state == st.AWAITING_3DS and c.bank_step:
+        return bank_page(ctx, c.bank_step, auto=False)
     if c.state in flow.IN_FLIGHT:
         quote = flow.live_quote(ctx)
         return redirect(_quote_url(ctx, quote), code=303) if quote else pending_page(ctx, pay_url("pay.back", ctx))
     if flow.final_result(c) == "failure":
         return to_merchant(ctx, "failure")
-    if c.state == st.OPEN and c.charges and not c.transaction_id:
+    draft = drafts.fresh(c.form_draft, since=c.updated_at)
+    if c.state == st.OPEN and c.charges and not c.transaction_id and not (draft and draft.get("notice")):
         # Open again after a charge that left no trace at the gateway: say so on every
-        # rendering (the confirming page's script reloads the page that says it).
+        # rendering (the confirming page's script reloads the page that says it), unless
+        # the last form's outcome says why (the Payment Check, the gateway unreachable).
         return _payment_page(ctx, notice=_("Your payment did not go through and nothing was charged. "
                                            "Please try again."))
-    return _payment_page(ctx)
+    return _drafted_page(ctx, draft)
+
+
+def bank_page(ctx: Ctx, bank: dict, auto: bool) -> Response:
+    """The bank's 3-D Secure step: "Continue to your bank" (the same authentication
+    again: a form posted to the ACS, or the bank's page) and "Use another card". Right
+    after the card form (``auto``) a script goes on by itself, first making this history
+    entry the payment page's, so that Back from the bank's page comes here again."""
+    fields = bank.get("fields")
+    if fields:
+        security.allow_form_action(bank["url"])
+        fields = {**fields, "TermUrl": pay_url("pay.three_ds", ctx, external=True)}
+    return Response(render_template(
+        "bank.html", ctx=ctx, p=ctx.payload, theme=theme_of(ctx), url=bank["url"], fields=fields, auto=auto,
+        abandon_form=CheckoutForm(formdata=None, meta={"csrf_context": f"{ctx.id}:abandon"}),
+        page_url=pay_url("pay.page", ctx), check_url=pay_url("pay.back", ctx)))
+
+
+#: The status of the page that shows a step's outcome, and its notice.
+_STEP_STATUS = {"declined": 402, "limited": 429, "refused": 403, "unreachable": 503}
+
+
+def after_post(ctx: Ctx, step: Step, name: str | None = None, form=None,
+               method: methods.Method | None = None) -> Response:
+    """Post/redirect/get: keep the outcome of the form ``name`` for the page that shows
+    it, and answer with a 303 there (the merchant, the bank, a quote, or this checkout's
+    page). ``form`` (card data already forgotten) keeps what the customer typed."""
+    if step.checkout is not None:
+        ctx.checkout = step.checkout
+    if step.kind == "merchant":
+        if g.embed_args:  # the last page inside the frame, by GET
+            return redirect(merchant_link(ctx, step.result), code=303)
+        return to_merchant(ctx, step.result)
+    if step.kind == "quote" and method is not None:
+        return redirect(_quote_url(ctx, method), code=303)
+    notices = {"refused": refused_notice, "unreachable": _unreachable}
+    notice = notices[step.kind]() if step.kind in notices else None
+    status = _STEP_STATUS.get(step.kind, 200)
+    if name is not None:
+        flow.keep_draft(ctx, drafts.of_form(name, form, status=status, notice=notice))
+    elif step.kind in _STEP_STATUS:  # the bank's answer: the form sent before it stays as it was
+        flow.keep_draft(ctx, drafts.outcome(drafts.fresh(ctx.checkout.form_draft), status=status, notice=notice))
+    if step.kind in ("acs", "handover"):
+        return redirect(pay_url("pay.bank", ctx), code=303)
+    return redirect(pay_url("pay.page", ctx), code=303)
+
+
+def _see_page(ctx: Ctx) -> Response:
+    return redirect(pay_url("pay.page", ctx), code=303)
+
+
+def _unreachable() -> str:
+    return _("We could not reach the payment service. Nothing was charged. Please try again.")
 
 
 def refused_notice() -> str:
@@ -146,40 +258,15 @@ def refused_notice() -> str:
              "Please try again later or contact the shop.")
 
 
-def _to_bank() -> str:
-    return _("Your bank needs to confirm this payment. Taking you to your bank…")
-
-
-def render_step(ctx: Ctx, step: Step, form: CardForm | None = None, method: methods.Method | None = None
-                ) -> Response:
-    """The page for a flow's step. ``form`` (card data already forgotten) keeps what the
-    customer typed for another try."""
+def render_step(ctx: Ctx, step: Step) -> Response:
+    """The page for a step a GET made (the way back from a gateway, a cancel): on to the
+    merchant, or where the checkout stands."""
     if step.checkout is not None:
         ctx.checkout = step.checkout
     if step.kind == "merchant":
         return to_merchant(ctx, step.result)
-    if step.kind == "declined":
-        return _payment_page(ctx, form, status=402)
-    if step.kind == "acs":
-        security.allow_form_action(step.url)
-        return Response(render_template(
-            "autopost.html", action=step.url, title=_("3-D Secure"), message=_to_bank(),
-            fields={**step.fields, "TermUrl": pay_url("pay.three_ds", ctx, external=True)}, theme=theme_of(ctx)))
-    if step.kind == "handover":
-        if method is not None:
-            return hand_over(step.url, method.name, _("Taking you to %(method)s…", method=method.name),
-                             theme_of(ctx))
-        return hand_over(step.url, _("3-D Secure"), _to_bank(), theme_of(ctx))
-    if step.kind == "quote" and method is not None:
-        return redirect(_quote_url(ctx, method), code=303)
-    if step.kind == "limited":
-        return _payment_page(ctx, form, status=429, notice=_(
-            "Too many declined payments from your connection. Please try again later."))
-    if step.kind == "refused":
-        return _payment_page(ctx, form, status=403, notice=refused_notice())
-    if step.kind == "unreachable":
-        return _payment_page(ctx, form, status=503, notice=_(
-            "We could not reach the payment service. Nothing was charged. Please try again."))
+    if step.kind == "declined":  # back from the bank or a method's page: the decline's page says 402
+        flow.keep_draft(ctx, drafts.outcome(drafts.fresh(ctx.checkout.form_draft), status=402))
     return render_state(ctx)
 
 
@@ -199,11 +286,13 @@ def page(token: str):
     """The payment page, or the cashier (by the token's ``mode``)."""
     ctx = load_context(token, allow_expired=True, modes=("payment", "cashier"))
     if time.time() > ctx.payload["exp"] and flow.payable(ctx.checkout):
-        # Past its expiry only a link nobody paid says so; a paid, cancelled or in-flight
-        # one still tells the customer where it stands (never "ask for a new link").
-        return expired_link()
+        # Past its expiry only a link nobody paid says so (and it ends now, as the worker
+        # would end it); a paid, cancelled or in-flight one still tells the customer
+        # where it stands (never "ask for a new link").
+        flow.expire(ctx)
+        return expired_page(ctx)
     if ctx.payload.get("mode") == "cashier":
-        return _cashier_page(ctx)
+        return _drafted_cashier(ctx, drafts.fresh(ctx.checkout.form_draft, since=ctx.checkout.updated_at))
     return render_state(ctx)
 
 
@@ -212,12 +301,13 @@ def card(token: str):
     ctx = load_context(token)
     refuse_cross_site()
     if _closed(ctx):
-        return render_state(ctx)
+        return _see_page(ctx)
     theme = theme_of(ctx)
     form = card_form(ctx, theme)
     if not form.validate():
         form.forget_card_data()
-        return _payment_page(ctx, form, notice=_("Please check the highlighted fields."), status=422)
+        flow.keep_draft(ctx, drafts.of_form("card", form, status=422, notice=_("Please check the highlighted fields.")))
+        return _see_page(ctx)
     month, year = form.expiry_month_year
     details = flow.CardDetails(name=form.name.data.strip(), pan=form.pan, cvv=form.cvv.data.strip(),
                                expiry_month=month, expiry_year=year)
@@ -225,7 +315,7 @@ def card(token: str):
     form.forget_card_data()
     back = pay_url("pay.back", ctx, external=True)
     step = flow.pay_card(ctx, details, ip=request.remote_addr or "", back_url=back, data=data)
-    return render_step(ctx, step, form)
+    return after_post(ctx, step, "card", form)
 
 
 @bp.post("/c/<token>/saved")
@@ -234,7 +324,7 @@ def saved(token: str):
     ctx = load_context(token)
     refuse_cross_site()
     if _closed(ctx):
-        return render_state(ctx)
+        return _see_page(ctx)
     form = SavedCardForm(meta={"csrf_context": f"{ctx.id}:saved"})
     by_token = {card.token: card for card in saved_cards(ctx)}
     ok = form.validate()
@@ -247,8 +337,10 @@ def saved(token: str):
         form.saved_cvv.errors = [_("Enter the security code.")]
     form.saved_cvv.data = None
     if not ok or form.card.errors or form.saved_cvv.errors:
-        return _payment_page(ctx, saved_form=form, notice=_("Please check the highlighted fields."), status=422)
-    return render_step(ctx, flow.pay_saved(ctx, chosen, cvv or None, ip=request.remote_addr))
+        flow.keep_draft(ctx, drafts.of_form("saved", form, status=422,
+                                            notice=_("Please check the highlighted fields.")))
+        return _see_page(ctx)
+    return after_post(ctx, flow.pay_saved(ctx, chosen, cvv or None, ip=request.remote_addr), "saved", form)
 
 
 @bp.post("/c/<token>/apm")
@@ -258,36 +350,65 @@ def apm(token: str):
     ctx = load_context(token)
     refuse_cross_site()
     if _closed(ctx):
-        return render_state(ctx)
+        return _see_page(ctx)
     form = MethodForm(meta={"csrf_context": f"{ctx.id}:apm"})
     offered = {str(m.type_id): m for m in offered_methods(ctx)}
     if not form.validate() or form.paymentTypeId.data not in offered:
         # By the list it is about (focus goes there); an expired form says so at the top.
         expired = form.csrf_token.errors[0] if form.csrf_token.errors else None
         form.paymentTypeId.errors = [] if expired else [_("Choose a payment method.")]
-        return _payment_page(ctx, notice=expired, status=422, method_form=form)
+        if request.form.get("step") == "fields" and form.paymentTypeId.data in offered and expired:
+            method = offered[form.paymentTypeId.data]
+            flow.keep_draft(ctx, drafts.of_form(f"method:{method.type_id}", status=422, notice=expired))
+            return redirect(pay_url("pay.method_fields", ctx, type_id=method.type_id), code=303)
+        flow.keep_draft(ctx, drafts.of_form("apm", form, status=422, notice=expired))
+        return _see_page(ctx)
     method = offered[form.paymentTypeId.data]
     back = pay_url("pay.back", ctx, external=True)
     if methods.is_crypto(method):  # the direct link's page shows the address, amount and QR
         step = flow.quote_crypto(ctx, method, ip=request.remote_addr, locale=g.locale, back_url=back)
-        return render_step(ctx, step, method=method)
+        return after_post(ctx, step, method=method)
     data = ctx.data
     asked = methods.missing_fields(method, data)  # only what data lacks or has wrong: the rest stands as sent
     typed = request.form.get("step") == "fields"
     values = {**data, **{f.name: (request.form.get(f.name) or "").strip() for f in asked}} if typed else data
     errors = methods.validate_fields(method, values, payout=False)
     if errors:
-        typed_values = {f.name: values.get(f.name) or "" for f in asked}
-        fields = fields_form(ctx.id, asked, "apm", formdata=None, data=typed_values)
-        for f in asked:
-            if f.name in errors and (typed or data.get(f.name)):  # typed, or given but refused: say why
-                fields[f.name].errors = [errors[f.name]]
-        return Response(render_template(
-            "apm_fields.html", ctx=ctx, p=ctx.payload, theme=theme_of(ctx), method=method, form=fields,
-            inputs=field_inputs(fields, asked), notice=_("Please check the highlighted fields.") if typed else None),
-            422 if typed else 200)
+        name = f"method:{method.type_id}"
+        if typed:
+            fields = fields_form(ctx.id, asked, "apm", formdata=None)
+            for f in asked:
+                if f.name in errors:
+                    fields[f.name].errors = [errors[f.name]]
+            flow.keep_draft(ctx, drafts.of_form(name, fields, status=422,
+                                                notice=_("Please check the highlighted fields.")))
+        return redirect(pay_url("pay.method_fields", ctx, type_id=method.type_id), code=303)
     step = flow.pay_method(ctx, method, values, ip=request.remote_addr, locale=g.locale, back_url=back)
-    return render_step(ctx, step, method=method)
+    return after_post(ctx, step, method=method)
+
+
+@bp.get("/c/<token>/method/<int:type_id>")
+def method_fields(token: str, type_id: int):
+    """An alternative method's own fields: only those the request's ``data`` lacks (or
+    carries with a value the method refuses), as the customer last sent them."""
+    ctx = load_context(token)
+    method = {m.type_id: m for m in offered_methods(ctx)}.get(type_id)
+    asked = methods.missing_fields(method, ctx.data) if method is not None else []
+    if _closed(ctx) or not asked or methods.is_crypto(method):
+        return render_state(ctx)
+    draft = drafts.fresh(ctx.checkout.form_draft, f"method:{type_id}", since=ctx.checkout.updated_at)
+    if draft is not None:
+        fields = drafts.restore(fields_form(ctx.id, asked, "apm", formdata=drafts.formdata(draft)), draft)
+    else:
+        fields = fields_form(ctx.id, asked, "apm", formdata=None,
+                             data={f.name: ctx.data.get(f.name) or "" for f in asked})
+        refused = methods.validate_fields(method, ctx.data, payout=False)
+        for f in asked:
+            if f.name in refused and ctx.data.get(f.name):  # given but refused: say why
+                fields[f.name].errors = [refused[f.name]]
+    return Response(render_template(
+        "apm_fields.html", ctx=ctx, p=ctx.payload, theme=theme_of(ctx), method=method, form=fields,
+        inputs=field_inputs(fields, asked), notice=draft.get("notice") if draft else None), drafts.status(draft))
 
 
 @bp.post("/c/<token>/3ds")
@@ -296,7 +417,36 @@ def three_ds(token: str):
     cookies. Bound to the single-use 3-D Secure context kept for this checkout."""
     ctx = load_context(token, allow_expired=True)
     step = flow.finish_3ds(ctx, request.form.get("MD", ""), request.form.get("PaRes", ""), ip=request.remote_addr)
-    return render_step(ctx, step)
+    return after_post(ctx, step)
+
+
+@bp.get("/c/<token>/bank")
+def bank(token: str):
+    """On to the bank's page right after the card form (the form's post redirects here):
+    the 3-D Secure under way, or the alternative method's page."""
+    ctx = load_context(token, allow_expired=True)
+    c = ctx.checkout
+    step = c.bank_step
+    if c.state not in flow.IN_FLIGHT or not step:
+        return render_state(ctx)
+    method = methods.method(step["method"]) if step.get("method") else None
+    if method is not None:
+        return hand_over(step["url"], method.display_name,
+                         _("Taking you to %(method)s…", method=method.display_name), theme_of(ctx))
+    return bank_page(ctx, step, auto=True)
+
+
+@bp.post("/c/<token>/abandon")
+def abandon(token: str):
+    """"Use another card" while the bank waits (see ``flows.payment.abandon_3ds``)."""
+    ctx = load_context(token)
+    refuse_cross_site()
+    if CheckoutForm(meta={"csrf_context": f"{ctx.id}:abandon"}).validate() and \
+            flow.abandon_3ds(ctx).kind == "open":
+        flow.keep_draft(ctx, drafts.outcome(drafts.fresh(ctx.checkout.form_draft), status=200, notice=_(
+            "The confirmation at your bank was cancelled and nothing was charged. "
+            "Pay with another card or another way.")))
+    return _see_page(ctx)
 
 
 @bp.get("/c/<token>/return")
@@ -347,6 +497,20 @@ def _cashier_page(ctx: Ctx, form: AmountForm | None = None, status: int = 200,
                                     options=ctx.payload["cashier"]), status)
 
 
+def _drafted_cashier(ctx: Ctx, draft: dict | None) -> Response:
+    """The cashier as the customer's last form post left it (post/redirect/get)."""
+    kind = draft.get("form") if draft else None
+    if kind not in ("amount", "withdraw"):
+        return _cashier_page(ctx)
+    data = drafts.formdata(draft)
+    if kind == "amount":
+        form = drafts.restore(AmountForm(formdata=data, meta={"csrf_context": f"{ctx.id}:amount"}), draft)
+        return _cashier_page(ctx, form, status=drafts.status(draft))
+    withdraw = drafts.restore(AmountForm(formdata=data, meta={"csrf_context": f"{ctx.id}:withdraw"}, prefix="w"),
+                              draft)
+    return _cashier_page(ctx, withdraw=withdraw, status=drafts.status(draft), withdraw_notice=draft.get("notice"))
+
+
 def _payouts_allowed(ctx: Ctx) -> bool:
     return bool(ctx.merchant.allow_payouts and ctx.payload["cashier"].get("payouts"))
 
@@ -389,7 +553,8 @@ def cashier_withdraw(token: str):
     if amount is None or kind not in ("card", "apm"):
         if amount is not None:
             form.amount.errors = [_("Choose where the money should go.")]
-        return _cashier_page(ctx, withdraw=form, status=422)
+        flow.keep_draft(ctx, drafts.of_form("withdraw", form, status=422))
+        return _see_page(ctx)
     data = ctx.data
     # What the merchant told us of the customer prefills the payout's forms (names,
     # phone, document, address); names it did not give are asked there, not made up.
@@ -401,9 +566,10 @@ def cashier_withdraw(token: str):
             "description": ctx.payload.get("description") or ""}, customer_required=payouts.CASHIER_REQUIRED)
     except RequestError as exc:  # the link's data, refused by the payout (an older link)
         log.warning("checkout %s: withdrawal refused (%s)", ctx.id, exc)
-        return _cashier_page(ctx, withdraw=form, status=422, withdraw_notice=_(
+        flow.keep_draft(ctx, drafts.of_form("withdraw", form, status=422, notice=_(
             "Your withdrawal could not be started: the merchant's details of your account are incomplete. "
-            "Nothing was paid out. Please contact the merchant."))
+            "Nothing was paid out. Please contact the merchant.")))
+        return _see_page(ctx)
     url = payout_links(payout, expires)[kind]
     if g.embed_args:
         url = results.with_params(url, g.embed_args)
@@ -419,7 +585,8 @@ def cashier_amount(token: str):
     form = AmountForm(meta={"csrf_context": f"{ctx.id}:amount"})
     amount = _chosen_amount(ctx, form) if form.validate() else None
     if amount is None:
-        return _cashier_page(ctx, form, status=422)
+        flow.keep_draft(ctx, drafts.of_form("amount", form, status=422))
+        return _see_page(ctx)
     payload = {k: v for k, v in ctx.payload.items() if k not in ("cid", "mode", "cashier")}
     payload.update(amount=amount, deposit=True)
     deposit = tokens.sign_checkout(payload)

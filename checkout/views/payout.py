@@ -39,6 +39,7 @@ from ..forms import CheckoutForm
 from ..merchants import Merchant
 from ..payouts import Payout
 from ..validation import RequestError
+from . import drafts
 from .apikit import authenticate, error, read_json
 from .page import BRAND_NAMES, frame_for, payout_links, problem_page, refuse_cross_site
 
@@ -249,8 +250,12 @@ def status_page(ctx: PCtx, poll_url: str | None = None) -> Response:
 
 def _elsewhere(ctx: PCtx, here: str) -> Response:
     """A form that is not open: waiting for the merchant's approval, the status page
-    that comes back here once approved; otherwise to the status page."""
-    if ctx.payout.status == payouts.WAITING_FOR_CONFIRMATION:
+    that comes back here once approved; otherwise to the status page. A form post gets
+    a redirect to the page that says so."""
+    waiting = ctx.payout.status == payouts.WAITING_FOR_CONFIRMATION
+    if request.method == "POST":
+        return redirect(page_url(here if waiting else "payout.status", ctx), code=303)
+    if waiting:
         return status_page(ctx, poll_url=page_url(here, ctx))
     return redirect(page_url("payout.status", ctx), code=303)
 
@@ -276,12 +281,18 @@ def card(token: str):
         return _elsewhere(ctx, "payout.card")
     context = {"csrf_context": f"{ctx.payout.id}:payout-card"}
     if request.method == "GET":
+        draft = drafts.fresh(ctx.payout.form_draft, "payout-card", since=ctx.payout.updated_at)
+        if draft is not None:  # the form as the customer last sent it (post/redirect/get)
+            form = drafts.restore(PayoutCardForm(meta=context, formdata=drafts.formdata(draft)), draft)
+            return _card_page(ctx, form, draft.get("notice"), drafts.status(draft))
         return _card_page(ctx, PayoutCardForm(meta=context, formdata=None, data={"name": ctx.payout.full_name}))
     _refuse_cross_site()
     form = PayoutCardForm(meta=context)
     if not form.validate():
         form.forget_card_data()
-        return _card_page(ctx, form, _("Please check the highlighted fields."), 422)
+        flow.keep_draft(ctx.payout, drafts.of_form("payout-card", form, status=422,
+                                                   notice=_("Please check the highlighted fields.")))
+        return redirect(page_url("payout.card", ctx), code=303)
     pan, name = form.pan, form.name.data.strip()
     form.forget_card_data()
     if flow.pay_out_card(ctx.payout, ctx.merchant, pan, name) is None:
@@ -330,11 +341,19 @@ def apm(token: str):
     if request.method == "POST":
         _refuse_cross_site()
     if m is None:
-        notice = _("Choose a payout method.") if request.method == "POST" or request.args.get("method") else None
+        if request.method == "POST":  # post/redirect/get: the list again, saying what is missing
+            flow.keep_draft(ctx.payout, drafts.of_form("payout-apm", status=422, notice=_("Choose a payout method.")))
+            return redirect(page_url("payout.apm", ctx), code=303)
+        draft = drafts.fresh(ctx.payout.form_draft, "payout-apm", since=ctx.payout.updated_at)
+        notice = _("Choose a payout method.") if request.args.get("method") else draft.get("notice") if draft else None
         return _apm_page(ctx, available, notice=notice, status=422 if notice else 200)
     context = {"csrf_context": f"{ctx.payout.id}:payout-apm"}
     form_class = apm_form_class(m.type_id)
     if request.method == "GET":
+        draft = drafts.fresh(ctx.payout.form_draft, f"payout-apm:{m.type_id}", since=ctx.payout.updated_at)
+        if draft is not None:
+            form = drafts.restore(form_class(meta=context, formdata=drafts.formdata(draft)), draft)
+            return _apm_page(ctx, available, m, form, draft.get("notice"), drafts.status(draft))
         return _apm_page(ctx, available, m, form_class(meta=context, formdata=None, data=_prefill(ctx.payout, m)))
     form = form_class(meta=context)
     ok = form.validate()
@@ -343,7 +362,9 @@ def apm(token: str):
         form[name].errors = [*form[name].errors, message]
         ok = False
     if not ok:
-        return _apm_page(ctx, available, m, form, _("Please check the highlighted fields."), 422)
+        flow.keep_draft(ctx.payout, drafts.of_form(f"payout-apm:{m.type_id}", form, status=422,
+                                                   notice=_("Please check the highlighted fields.")))
+        return redirect(page_url("payout.apm", ctx, method=m.type_id), code=303)
     if flow.pay_out_method(ctx.payout, ctx.merchant, m, values) is None:
         ctx.refresh()
         return _elsewhere(ctx, "payout.apm")

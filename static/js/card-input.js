@@ -4,23 +4,10 @@
 (function () {
   'use strict';
 
-  // Our brands' IIN prefixes (int) and ranges ([min, max]) in braintree
-  // credit-card-type 10.3.0 order, as in checkout/cards.py.
-  var BRANDS = [
-    ['visa', [4]],
-    ['mastercard', [[51, 55], [2221, 2229], [223, 229], [23, 26], [270, 271], 2720]],
-    ['amex', [34, 37]],
-    ['diners', [[300, 305], 36, 38, 39]],
-    ['discover', [6011, [644, 649], 65]],
-    ['jcb', [2131, 1800, [3528, 3589]]],
-    ['unionpay', [620, [62100, 62182], [62184, 62187], [62185, 62197], [62200, 62205],
-      [622010, 622999], 622018, [62207, 62209], [623, 626], 6270, 6272, 6276,
-      [627700, 627779], [627781, 627799], [6282, 6289], 6291, 6292, 810,
-      [8110, 8131], [8132, 8151], [8152, 8163], [8164, 8171]]],
-    ['maestro', [493698, [500000, 504174], [504176, 506698], [506779, 508999],
-      [56, 59], 63, 67, 6]],
-    ['mir', [[2200, 2204]]]
-  ];
+  // The brand by the server's rules (checkout/cards.py, ported once in forms.js, which
+  // base.html loads before this): the brand shown is the brand the server will see.
+  var cards = window.checkoutCards;
+  if (!cards) { return; }
   var NAMES = {
     visa: 'Visa', mastercard: 'Mastercard', maestro: 'Maestro', mir: 'Mir',
     amex: 'American Express', discover: 'Discover', jcb: 'JCB',
@@ -44,44 +31,6 @@
       label.appendChild(img);
     }
     label.appendChild(document.createTextNode(' ' + name));
-  }
-
-  function matches(digits, pattern) {
-    if (Array.isArray(pattern)) {
-      var min = String(pattern[0]);
-      var head = digits.slice(0, min.length);
-      var value = parseInt(head, 10);
-      return head.length > 0 &&
-        value >= parseInt(min.slice(0, head.length), 10) &&
-        value <= parseInt(String(pattern[1]).slice(0, head.length), 10);
-    }
-    var p = String(pattern);
-    return p.slice(0, digits.length) === digits.slice(0, p.length);
-  }
-
-  // A brand matches by its first matching pattern, whose length is its strength
-  // once that many digits are typed. One brand is chosen only when every candidate
-  // has a strength (the strongest, first wins ties) or when it is the only one.
-  function detect(digits) {
-    if (!digits) { return null; }
-    var found = [];
-    BRANDS.forEach(function (brand) {
-      for (var i = 0; i < brand[1].length; i++) {
-        var pattern = brand[1][i];
-        if (matches(digits, pattern)) {
-          var size = String(Array.isArray(pattern) ? pattern[0] : pattern).length;
-          found.push({ name: brand[0], strength: digits.length >= size ? size : 0 });
-          break;
-        }
-      }
-    });
-    if (found.length === 1) { return found[0].name; }
-    if (!found.length || found.some(function (f) { return !f.strength; })) {
-      return null;
-    }
-    return found.reduce(function (best, f) {
-      return f.strength > best.strength ? f : best;
-    }).name;
   }
 
   function caretAfterDigits(value, count) {
@@ -124,7 +73,7 @@
         before -= 1;
       }
       lastDigits = digits;
-      var brand = detect(digits);
+      var brand = cards.brand(digits);
       var gaps = GAPS[brand] || DEFAULT_GAPS;
       var out = '';
       for (var i = 0; i < digits.length; i++) {
@@ -137,7 +86,8 @@
       }
       if (brand) { form.dataset.brand = brand; } else { delete form.dataset.brand; }
       if (label) { showBrand(label, brand, brand ? (names[brand] || NAMES[brand]) : ''); }
-      if (cvv) { cvv.maxLength = brand === 'amex' ? 4 : 3; }
+      // 3 or 4 digits while the brand is not known: the server takes either then
+      if (cvv) { cvv.maxLength = brand ? cards.cvvLength(brand) : 4; }
     }
 
     function onExpiry(event) {
