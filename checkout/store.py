@@ -620,15 +620,23 @@ class Store(_Tables):
         ``open``, its transaction joins ``abandoned`` (asked about before the next charge
         and by the worker) and its 3-D Secure context is used up, so that the ACS's late
         answer is refused at the TermUrl. One transaction; True when this call moved it."""
-        c = checkouts.c
+        c, t = checkouts.c, threeds.c
         values = self._moves(OPEN, dict.fromkeys(_ATTEMPT_FIELDS))
         values["abandoned"] = c.abandoned + func.coalesce(c.transaction_id, "") + ","
         with self._write() as db:
-            moved = self._transition(db, checkout_id, (AWAITING_3DS,), None, values)
-            if moved:
-                db.execute(update(threeds).where(threeds.c.checkout_id == checkout_id, threeds.c.used_at.is_(None))
-                           .values(used_at=time.time()))
-        return moved
+            # Rows locked (PostgreSQL; SQLite writes one at a time): an ACS answer that took
+            # its context first is on its way to the gateway, and the checkout stays as it is.
+            current = db.execute(select(c.transaction_id).where(c.id == checkout_id, c.state == AWAITING_3DS)
+                                 .with_for_update()).first()
+            if current is None:
+                return False
+            taken = db.execute(select(t.used_at).where(t.checkout_id == checkout_id, t.md == str(current[0]))
+                               .with_for_update()).first()
+            if taken is not None and taken[0] is not None:
+                return False
+            db.execute(update(threeds).where(t.checkout_id == checkout_id, t.used_at.is_(None))
+                       .values(used_at=time.time()))
+            return self._transition(db, checkout_id, (AWAITING_3DS,), None, values)
 
     def drop_abandoned(self, checkout_id: str, transaction_id: str) -> None:
         """The gateway gave an abandoned transaction its final word: stop asking."""

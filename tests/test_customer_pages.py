@@ -338,3 +338,34 @@ def test_the_cashier_amount_with_a_mistake_answers_303(client):
     assert posted.status_code == 303 and local(posted.headers["Location"]) == path
     shown = client.get(path)
     assert shown.status_code == 422 and 'value="9999"' in text(shown)
+
+
+def test_an_abandoned_authentication_completed_after_a_cancel_is_refunded(app, client, make_link):
+    path = make_link(invoiceId="3ds-cancelled")
+    bank = follow(client, post_card(client, path, number=REDIRECT_3DS))
+    target = next(a for a in text(bank).split('href="')[1:] if "/sandbox/redirect/" in a).split('"')[0]
+    reference = parse_qs(urlsplit(target.replace("&amp;", "&")).query)["link_reference"][0]
+    abandon = Forms(text(bank)).form("/abandon")
+    assert client.post(local(abandon["action"]), data=abandon["fields"]).status_code == 303
+    on_merchant(client.get(f"{path}/cancel"), "https://example.com/cancel")
+    assert client.post("/sandbox/redirect/", data={"link_reference": reference, "passphrase": "4"}).status_code == 303
+    with app.app_context():
+        assert worker.settle_abandoned_due(time.time() + 3600) == 1
+    rows = ledger(app).for_invoice("pbid_test", "3ds-cancelled")
+    assert len(rows) == 2 and rows[0]["status_code"] == 4 and rows[1]["id"] != rows[0]["id"]  # paid, refunded
+    c = checkout_of(app, "3ds-cancelled")
+    assert c.state == st.CANCELLED and c.abandoned_transactions == []
+
+
+def test_another_card_is_refused_while_the_banks_answer_is_on_its_way(app, client, make_link):
+    """The ACS's answer took its context (the TermUrl is sending it to the gateway): the
+    checkout cannot be abandoned for another card in that moment, so the two never both
+    complete."""
+    path = make_link(invoiceId="3ds-race")
+    fields = start_3ds(client, path)
+    abandon = Forms(text(client.get(path))).form("/abandon")
+    with app.app_context():
+        assert app.extensions["checkout.store"].take_3ds(fields["MD"], checkout_of(app, "3ds-race").id)
+    assert client.post(local(abandon["action"]), data=abandon["fields"]).status_code == 303
+    assert checkout_of(app, "3ds-race").state == st.AWAITING_3DS  # not abandoned
+    assert "Continue to your bank" in text(client.get(path))

@@ -590,14 +590,17 @@ def earlier_payment(s: Session) -> Step | None:
 def settle_abandoned(s: Session, gateway: Gateway) -> Step | None:
     """Ask about each abandoned transaction; a final answer ends the asking. A completed
     one pays the checkout while it can still be paid (``merchant`` success); one that
-    completed after another charge had paid the checkout is refunded, so that one
-    checkout is never paid twice. Raises GatewayError."""
+    completed once the checkout could no longer take it (another charge paid it, or it
+    was cancelled, expired or out of tries) is refunded, so that one checkout is never
+    paid twice and a cancelled one keeps nothing. Raises GatewayError."""
     for tx in s.checkout.abandoned_transactions:
         outcome = gateway.status(tx)
         if not outcome.final:
             continue
         if outcome.kind == "completed":
             c = s.refresh()
+            if c.state in IN_FLIGHT:
+                continue  # asked again once the payment under way has its outcome
             if payable(c):
                 store().transition(s.id, PAYABLE, st.COMPLETED, max_declines=limits().max_declines,
                                    reason=outcome.reason, reason_code=outcome.reason_code, **_answer_fields(outcome))
@@ -606,12 +609,12 @@ def settle_abandoned(s: Session, gateway: Gateway) -> Step | None:
                     log.info("checkout %s: the abandoned 3-D Secure of %s completed; no new charge", s.id, tx)
                     return Step("merchant", s.checkout, result="success")
                 continue
-            if c.state == st.COMPLETED and c.transaction_id != tx:
+            if not (c.state == st.COMPLETED and c.transaction_id == tx):
+                # Paid by another charge, or cancelled, expired or out of tries since: the
+                # money of the authentication left behind goes back.
                 refund = gateway.refund(tx)
-                log.warning("checkout %s: abandoned %s completed after %s paid it; refunded (%s)",
-                            s.id, tx, c.transaction_id, refund.status)
-            elif c.state in IN_FLIGHT:
-                continue  # asked again once the payment under way has its outcome
+                log.warning("checkout %s (%s): abandoned %s completed after all; refunded (%s)",
+                            s.id, c.state, tx, refund.status)
         store().drop_abandoned(s.id, tx)
     s.refresh()
     return None

@@ -285,12 +285,12 @@ def submit(token: str):
     ctx, m = _context(token)
     refuse_cross_site()
     if ctx.checkout.state != st.OPEN or ctx.payload.get("parent"):
-        return _state_page(ctx, m)
+        return redirect(_page_url(ctx), code=303)  # the link's page says where it stands
     _require_live(ctx)
     data = ctx.data
     asked = apm.missing_fields(m, data)
     if not asked:
-        return _start(ctx, m, data)
+        return _submitted(ctx, m, _start(ctx, m, data))
     form = fields_form(ctx.id, asked, "direct")
     csrf_ok = form.validate()
     values = {**data, **{f.name: (form[f.name].data or "").strip() for f in asked}}
@@ -347,7 +347,7 @@ def new_quote(token: str):
     refuse_cross_site()
     c = ctx.checkout
     if not apm.is_crypto(m) or c.state != st.PENDING or not c.transaction_id or ctx.payload.get("parent"):
-        return _state_page(ctx, m)  # a hand-over's new quote is chosen again on its payment page
+        return redirect(_page_url(ctx), code=303)  # a hand-over's new quote is chosen again on its payment page
     _require_live(ctx)
     if not _quote_form(ctx).validate():
         return redirect(_page_url(ctx), code=303)
