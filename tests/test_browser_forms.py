@@ -9,17 +9,17 @@ import json
 import os
 import re
 import secrets
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from conftest import CHROMIUM_FLAGS, EXTRA_FIELDS, LiveServer, serve_site
 from flask import Flask, request
 from flask_babel import force_locale, gettext
+from test_cards import VECTORS_PATH
 
 from checkout import cards
 
-VECTORS = Path(__file__).resolve().parent.parent.parent / "shared" / "vectors" / "card_vectors.json"
+VECTORS = VECTORS_PATH  # the shared suite beside the checkout, else the copy in tests/vectors/
 SHOP_THEME = {"merchantTitle": "Shop", "formErrorColor": "#DC2F2E"}  # the card form alone
 ERROR_RGB = "rgb(220, 47, 46)"  # #DC2F2E
 SLOW_CARD = "4000 0000 0000 0408"  # charged, but the sandbox answers after GATEWAY_TIMEOUT (2 s here)
