@@ -177,18 +177,26 @@ def test_abandon_needs_its_csrf_token_and_our_own_page(client, make_link):
     assert refused.status_code == 403
 
 
+def leave_redirect_3ds(client, path: str) -> str:
+    """The Redirect 3-D Secure card, then "Use another card" on our bank page; the bank
+    page's reference (its tab, still open elsewhere, can finish it later)."""
+    bank = follow(client, post_card(client, path, number=REDIRECT_3DS))
+    target = next(a for a in text(bank).split('href="')[1:] if "/sandbox/redirect/" in a).split('"')[0]
+    reference = parse_qs(urlsplit(target.replace("&amp;", "&")).query)["link_reference"][0]
+    abandon = Forms(text(bank)).form("/abandon")
+    assert client.post(local(abandon["action"]), data=abandon["fields"]).status_code == 303
+    return reference
+
+
+def finish_at_the_bank(client, reference: str) -> None:
+    """The bank's page of a left Redirect 3-D Secure, finished after all."""
+    assert client.post("/sandbox/redirect/", data={"link_reference": reference, "passphrase": "4"}).status_code == 303
+
+
 def test_a_redirect_3ds_completed_after_the_customer_left_it_pays_without_a_new_charge(app, client, make_link):
     path = make_link(invoiceId="3ds-redirect-late")
-    posted = post_card(client, path, number=REDIRECT_3DS)
-    bank = follow(client, posted)
-    link = Forms(text(bank))
-    target = next(a for a in text(bank).split('href="')[1:] if "/sandbox/redirect/" in a).split('"')[0]
-    abandon = link.form("/abandon")
-    assert client.post(local(abandon["action"]), data=abandon["fields"]).status_code == 303
-    # The bank's page, still open elsewhere, is finished after all: the gateway has the money.
-    reference = parse_qs(urlsplit(target.replace("&amp;", "&")).query)["link_reference"][0]
-    finished = client.post("/sandbox/redirect/", data={"link_reference": reference, "passphrase": "4"})
-    assert finished.status_code == 303
+    reference = leave_redirect_3ds(client, path)
+    finish_at_the_bank(client, reference)  # the bank's page, still open elsewhere: the gateway has the money
     # The next card is not charged: the earlier authentication pays the checkout.
     on_merchant(post_card(client, path), "https://example.com/success")
     rows = ledger(app).for_invoice("pbid_test", "3ds-redirect-late")
@@ -198,14 +206,9 @@ def test_a_redirect_3ds_completed_after_the_customer_left_it_pays_without_a_new_
 def test_the_worker_refunds_an_abandoned_authentication_that_completes_after_another_card_paid(
         app, client, make_link):
     path = make_link(invoiceId="3ds-refund")
-    bank = follow(client, post_card(client, path, number=REDIRECT_3DS))
-    target = next(a for a in text(bank).split('href="')[1:] if "/sandbox/redirect/" in a).split('"')[0]
-    reference = parse_qs(urlsplit(target.replace("&amp;", "&")).query)["link_reference"][0]
-    abandon = Forms(text(bank)).form("/abandon")
-    assert client.post(local(abandon["action"]), data=abandon["fields"]).status_code == 303
+    reference = leave_redirect_3ds(client, path)
     on_merchant(post_card(client, path), "https://example.com/success")  # the other card pays
-    # Then the first authentication is finished at the bank after all.
-    assert client.post("/sandbox/redirect/", data={"link_reference": reference, "passphrase": "4"}).status_code == 303
+    finish_at_the_bank(client, reference)  # then the first is finished at the bank after all
     with app.app_context():
         assert worker.settle_abandoned_due(time.time() + 3600) == 1
     rows = ledger(app).for_invoice("pbid_test", "3ds-refund")
@@ -342,13 +345,9 @@ def test_the_cashier_amount_with_a_mistake_answers_303(client):
 
 def test_an_abandoned_authentication_completed_after_a_cancel_is_refunded(app, client, make_link):
     path = make_link(invoiceId="3ds-cancelled")
-    bank = follow(client, post_card(client, path, number=REDIRECT_3DS))
-    target = next(a for a in text(bank).split('href="')[1:] if "/sandbox/redirect/" in a).split('"')[0]
-    reference = parse_qs(urlsplit(target.replace("&amp;", "&")).query)["link_reference"][0]
-    abandon = Forms(text(bank)).form("/abandon")
-    assert client.post(local(abandon["action"]), data=abandon["fields"]).status_code == 303
+    reference = leave_redirect_3ds(client, path)
     on_merchant(client.get(f"{path}/cancel"), "https://example.com/cancel")
-    assert client.post("/sandbox/redirect/", data={"link_reference": reference, "passphrase": "4"}).status_code == 303
+    finish_at_the_bank(client, reference)
     with app.app_context():
         assert worker.settle_abandoned_due(time.time() + 3600) == 1
     rows = ledger(app).for_invoice("pbid_test", "3ds-cancelled")
