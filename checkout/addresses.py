@@ -57,6 +57,16 @@ def country_names(locale: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found, key=lambda item: key(item[1])))
 
 
+@lru_cache(maxsize=8)
+def _names_by_code(locale: str) -> dict[str, str]:
+    return dict(country_names(locale))
+
+
+def country_name(code: str, locale: str) -> str:
+    """The country's name in ``locale`` (the code itself for one that is not a country)."""
+    return _names_by_code(locale).get(code, code)
+
+
 @lru_cache(maxsize=64)
 def countries_first(locale: str, first: str | None) -> tuple[tuple[str, str], ...]:
     """:func:`country_names` with ``first`` (the customer's country) at the top."""

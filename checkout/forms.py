@@ -177,7 +177,7 @@ def phone_message(region: str | None) -> str:
     region = calling_region(region)
     if region:
         return _l("Enter a valid phone number for %(country)s, like %(example)s.",
-                  country=dict(countries()).get(region, region), example=phones.example(region) or "")
+                  country=addresses.country_name(region, _locale()), example=phones.example(region) or "")
     return _l("Enter a phone number with its country code, like +44 20 7946 0958.")
 
 
@@ -349,7 +349,7 @@ def address_message(name: str, code: str, checked: addresses.Checked) -> str:
     country = checked.cleaned["country_code"]
     rules = addresses.rules(country)
     if name == "postal_code" and code == "invalid":
-        return postal_message(rules.postal_kind, dict(countries()).get(country, country), checked.postal_example)
+        return postal_message(rules.postal_kind, addresses.country_name(country, _locale()), checked.postal_example)
     if name == "country_area" and code == "invalid":
         return AREA_WORDS.get(rules.area_kind, AREA_WORDS["province"])[1]
     place = next((p for p in address_layout(country) if p.name == ADDRESS_FIELDS[name]), None)

@@ -603,9 +603,7 @@ class Store(_Tables):
         return moved
 
     def declines_from(self, ip: str, window: float) -> int:
-        with self._read() as db:
-            return db.execute(select(func.count()).select_from(declines)
-                              .where(declines.c.ip == ip, declines.c.at > time.time() - window)).scalar_one()
+        return len(self.decline_times(ip, window))
 
     def keep_draft(self, checkout_id: str, draft: dict | None) -> None:
         """Keep the form the customer just sent (its values but never a card number or

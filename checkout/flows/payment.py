@@ -57,8 +57,7 @@ ResultKind = Literal["success", "failure", "pending", "cancel"]
 #: ``settled``  a final outcome was recorded just now (a direct link goes on from it);
 #: ``open``     the checkout is open again (nothing was made at the gateway);
 #: ``expired``  the crypto quote expired unpaid (``quote``);
-#: ``limited``  too many declines from this client address: nothing was tried (``retry_at``:
-#:              when the next try is allowed);
+#: ``limited``  too many declines from this client address: nothing was tried;
 #: ``unreachable`` the gateway could not be asked before charging: nothing was charged;
 #: ``refused``  the merchant's Payment Check refused the payment: nothing was charged.
 StepKind = Literal["stands", "merchant", "declined", "acs", "handover", "quote", "pending", "settled",
@@ -75,7 +74,6 @@ class Step:
     url: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
     quote: CryptoQuote | None = None
-    retry_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -315,8 +313,7 @@ def limited_until(ip: str | None, lim: Limits | None = None, now: float | None =
 
 def limited(s: Session, ip: str | None, lim: Limits) -> Step | None:
     """The ``limited`` step when this address must wait, else None."""
-    until = limited_until(ip, lim)
-    return Step("limited", s.checkout, retry_at=until) if until is not None else None
+    return Step("limited", s.checkout) if limited_until(ip, lim) is not None else None
 
 
 # -- recording the gateway's answer ---------------------------------------------------------

@@ -37,7 +37,6 @@ from ..forms import (
     MethodForm,
     SavedCardForm,
     card_form_class,
-    countries,
     country_code,
     extra_data,
     field_inputs,
@@ -116,7 +115,6 @@ def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = N
         saved=saved_cards(ctx),
         saved_form=saved_form or SavedCardForm(formdata=None, meta={"csrf_context": f"{ctx.id}:saved"}),
         saved_cvv=ctx.merchant.saved_card_cvv,
-        countries=countries() if {"billing_address", "shipping_address"} & set(theme.get("fields", ())) else (),
         declines_left=declines_left if c.declines else None,
         cancel_url=pay_url("pay.cancel", ctx) if ctx.payload.get("cancelUrl") or g.embed_args else None,
         expires_in=_expires_in(ctx),
@@ -241,7 +239,7 @@ def after_post(ctx: Ctx, step: Step, name: str | None = None, form=None,
         flow.keep_draft(ctx, drafts.outcome(drafts.fresh(ctx.checkout.form_draft), status=status, notice=notice))
     if step.kind in ("acs", "handover"):
         return redirect(pay_url("pay.bank", ctx), code=303)
-    return redirect(pay_url("pay.page", ctx), code=303)
+    return _see_page(ctx)
 
 
 def _see_page(ctx: Ctx) -> Response:
