@@ -24,7 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
                 instance_path=str(ROOT / "instance"))
     app.config.update(config_module.load(config))
     merchants = load_registry(app.config["MERCHANTS_FILE"], app.config["MODE"])
-    config_module.check_production(app.config, merchants)
+    config_module.check_production(app.config, merchants, debug=app.debug)
     app.extensions["checkout.merchants"] = merchants
     app.config["DATABASE"] = app.config["DATABASE"] or str(Path(app.instance_path) / "checkout.sqlite3")
     store.init_app(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -107,8 +108,10 @@ def flag(value: Any) -> bool:
     return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-def check_production(config: dict[str, Any], merchants) -> None:
-    """Production refuses the demo merchant, default keys and the sandbox gateway."""
+def check_production(config: dict[str, Any], merchants, *, debug: bool = False) -> None:
+    """Production refuses the demo merchant, default keys, the sandbox gateway, debug mode
+    (Werkzeug's debugger runs code for whoever sees an error page) and a missing PUBLIC_URL
+    (links would follow the request's Host header, which the client chooses)."""
     if config["MODE"] != "production":
         return
     if not config["SECRET_KEYS"] or DEFAULT_SECRET_KEY in config["SECRET_KEYS"]:
@@ -121,3 +124,22 @@ def check_production(config: dict[str, Any], merchants) -> None:
         raise ConfigError("production mode needs CHECKOUT_MERCHANTS_FILE")
     if merchants.has_demo():
         raise ConfigError("production mode refuses the demo merchant pbid_test / test_secret")
+    if debug or flag(os.environ.get("FLASK_DEBUG")):
+        raise ConfigError("production mode refuses debug mode (FLASK_DEBUG / --debug)")
+    public = public_url_error(config.get("PUBLIC_URL"))
+    if public:
+        raise ConfigError(f"production mode needs CHECKOUT_PUBLIC_URL: {public}")
+
+
+def public_url_error(value: Any) -> str | None:
+    """Why ``value`` cannot be production's PUBLIC_URL (None: it can): the https origin
+    (and optional path) customers reach the app at; plain http only on a loopback host."""
+    if not value or not isinstance(value, str):
+        return "it is not set (the https address customers open, e.g. https://pay.shop.example)"
+    parts = urlsplit(value.strip())
+    host = (parts.hostname or "").lower() if parts.scheme in ("http", "https") else ""
+    if not host or parts.query or parts.fragment or parts.username or parts.password:
+        return "it must be an absolute https URL with no query, fragment or credentials"
+    if parts.scheme != "https" and host not in ("localhost", "127.0.0.1", "::1"):
+        return "it must be an https URL"
+    return None

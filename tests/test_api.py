@@ -235,7 +235,7 @@ def test_redirect_hosts_of_the_merchant(tmp_path):
 def _production(tmp_path, **extra) -> dict:
     return base_config(tmp_path, MODE="production", SECRET_KEYS="k" * 40,
                        DATABASE=upgraded(str(tmp_path / "checkout.sqlite3")), GATEWAY_URL="https://api.gateway.example",
-                       MERCHANTS_FILE=_merchants_file(tmp_path), **extra)
+                       MERCHANTS_FILE=_merchants_file(tmp_path), **{"PUBLIC_URL": "https://pay.shop.example", **extra})
 
 
 def test_production_starts_with_a_proper_configuration(tmp_path):
@@ -266,6 +266,45 @@ def test_production_refuses_unsafe_configuration(tmp_path, change):
     config.update(change)
     with pytest.raises(ConfigError):
         create_app(config)
+
+
+@pytest.mark.parametrize("public_url, refusal", [
+    (None, "it is not set"), ("", "it is not set"), ("http://pay.shop.example", "https URL"),
+    ("https://pay.shop.example/?next=x", "no query"), ("https://user:pw@pay.shop.example", "credentials"),
+    ("pay.shop.example", "absolute https URL"), ("javascript:alert(1)", "absolute https URL"),
+])
+def test_production_refuses_to_make_links_from_the_host_header(tmp_path, public_url, refusal):
+    """Without PUBLIC_URL the links would be on whatever Host the client sends."""
+    with pytest.raises(ConfigError, match=refusal):
+        create_app(_production(tmp_path, PUBLIC_URL=public_url))
+
+
+def test_production_links_ignore_the_host_header(tmp_path):
+    client = create_app(_production(tmp_path)).test_client()
+    made = post(client, seed_request(), auth=("pbid_shop", "shop_secret_0123456789"),
+                headers={"Host": "evil.example"})
+    assert made.json["link"]["action"].startswith("https://pay.shop.example/c/")
+    document = client.get("/openapi.json", headers={"Host": "evil.example"})
+    assert document.json["servers"] == [{"url": "https://pay.shop.example"}]
+
+
+def test_the_sandbox_s_host_derived_api_document_is_never_shared_by_a_cache(client):
+    document = client.get("/openapi.json", headers={"Host": "evil.example"})
+    assert document.json["servers"] == [{"url": "http://evil.example"}]  # the sandbox follows its Host
+    assert "public" not in document.headers["Cache-Control"] and "no-cache" in document.headers["Cache-Control"]
+    assert "Host" in document.headers["Vary"]
+
+
+@pytest.mark.parametrize("how", ["environment", "app.debug"])
+def test_production_refuses_debug_mode(tmp_path, monkeypatch, how):
+    """Werkzeug's debugger runs Python for whoever sees an error page."""
+    if how == "environment":  # FLASK_DEBUG=1, or `flask --debug`, which sets it
+        monkeypatch.setenv("FLASK_DEBUG", "1")
+        with pytest.raises(ConfigError, match="debug"):
+            create_app(_production(tmp_path))
+    else:
+        with pytest.raises(ConfigError, match="debug"):
+            create_app(_production(tmp_path, DEBUG=True))
 
 
 def test_production_mode_from_the_environment(tmp_path, monkeypatch):

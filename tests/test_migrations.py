@@ -154,7 +154,8 @@ def production(tmp_path: Path, database: str) -> dict:
     merchants = tmp_path / "merchants.json"
     merchants.write_text(json.dumps([{"publicId": "pbid_shop", "secret": "shop_secret_0123456789"}]))
     return base_config(tmp_path, MODE="production", SECRET_KEYS="k" * 40, DATABASE=database,
-                       GATEWAY_URL="http://127.0.0.1:9", MERCHANTS_FILE=str(merchants))
+                       GATEWAY_URL="http://127.0.0.1:9", MERCHANTS_FILE=str(merchants),
+                       PUBLIC_URL="https://pay.shop.example")
 
 
 def flask(config: dict, *args: str) -> subprocess.CompletedProcess:

@@ -61,7 +61,8 @@ class Server:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "checkout:create_app()"], cwd=REPO,
-                env={**env, "CHECKOUT_BIND": f"127.0.0.1:{self.port}"}, stdout=log, stderr=subprocess.STDOUT,
+                env={"CHECKOUT_PUBLIC_URL": self.url, **env, "CHECKOUT_BIND": f"127.0.0.1:{self.port}"},
+                stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)  # its own process group: kill() takes the workers too
         self._wait_until_ready()
 

@@ -218,7 +218,7 @@ def test_no_demo_store_in_production(tmp_path):
     path = tmp_path / "merchants.json"
     path.write_text(json.dumps([{"publicId": "pbid_shop", "secret": "shop_secret"}]))
     app = create_app(base_config(tmp_path, MODE="production", SECRET_KEYS="k" * 40, MERCHANTS_FILE=str(path),
-                                 GATEWAY_URL="https://api.gateway.example",
+                                 GATEWAY_URL="https://api.gateway.example", PUBLIC_URL="https://pay.shop.example",
                                  DATABASE=upgraded(str(tmp_path / "checkout.sqlite3"))))
     client = app.test_client()
     for path in ("/", "/demo/pay", "/demo/result/success"):

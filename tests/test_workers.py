@@ -114,7 +114,8 @@ def test_a_server_killed_mid_charge_loses_nothing(farm, receiver, tmp_path):
 def test_two_workers_deliver_200_notifications_once_each(farm, receiver, tmp_path):
     env = farm.env(K1)
     app = create_app({"MODE": "production", "MERCHANTS_FILE": str(farm.merchants_file),
-                      "DATABASE": farm.database_url, "SECRET_KEYS": K1, "GATEWAY_URL": farm.gateway.url})
+                      "DATABASE": farm.database_url, "SECRET_KEYS": K1, "GATEWAY_URL": farm.gateway.url,
+                      "PUBLIC_URL": "https://pay.shop.example"})
     outbox = app.extensions["checkout.outbox"]
     ids = [f"ntf_{i:04d}" for i in range(200)]
     for nid in ids:

@@ -209,6 +209,11 @@ def _servererror(exc):
 @bp.get("/openapi.json")
 def openapi_document():
     response = jsonify(openapi.document(public_base()))
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
+    if current_app.config.get("PUBLIC_URL"):
+        response.cache_control.public = True
+        response.cache_control.max_age = 300
+    else:  # the sandbox's servers follow the request's Host: never for a shared cache
+        response.cache_control.no_cache = True
+        response.cache_control.private = True
+        response.vary.add("Host")
     return response
