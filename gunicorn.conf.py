@@ -77,9 +77,12 @@ keepalive = _int("KEEPALIVE", 5, 0, 600)
 # across a fork corrupt each other's traffic.
 preload_app = False
 
-# accesslog: off by default (CHECKOUT_ACCESS_LOG=- for stdout, or a file). Request lines
-# carry the checkout links' tokens; a load balancer usually logs requests already. The
-# error log (stderr) stays on: warnings such as "database unavailable" go there.
+# accesslog: off by default (CHECKOUT_ACCESS_LOG=- for stdout, or a file); a load
+# balancer usually logs requests already. The error log (stderr) stays on: warnings such
+# as "database unavailable" go there. Both are written by the workers, where the app
+# factory has put its log mask (checkout/logmask.py) on gunicorn.access and gunicorn.error:
+# a link's token shows as /c/[token:1a2b3c4d], a card-like number as [number]. Nothing
+# to set here (and this file imports nothing of the app, for the reason above).
 accesslog = os.environ.get("CHECKOUT_ACCESS_LOG") or None
 errorlog = "-"
 

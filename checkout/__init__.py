@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, i18n, migrations, security, store
+from . import cli, i18n, logmask, migrations, security, store
 from . import config as config_module
 from .flows import notify, worker
 from .gateway import sandbox
@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, static_folder=str(STATIC),
                 instance_path=str(ROOT / "instance"))
     app.config.update(config_module.load(config))
+    logmask.init_app(app)  # no link token or card-like number in a log line (dev server, gunicorn, ours)
     merchants = load_registry(app.config["MERCHANTS_FILE"], app.config["MODE"])
     config_module.check_production(app.config, merchants, debug=app.debug)
     app.extensions["checkout.merchants"] = merchants

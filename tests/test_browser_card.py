@@ -149,10 +149,10 @@ def test_expired_link(site, page):
 
 def test_tampered_link(site, page):
     link = site.link()
-    head, payload, *rest = link.rsplit("/", 1)[1].split(".")
-    middle = len(payload) // 2
-    forged = payload[:middle] + ("A" if payload[middle] != "A" else "B") + payload[middle + 1:]
-    response = page.goto(f"{site.url}/c/{'.'.join([head, forged, *rest])}")
+    token = link.rsplit("/", 1)[1]
+    middle = len(token) // 2
+    forged = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1:]
+    response = page.goto(f"{site.url}/c/{forged}")
     assert response.status == 404
     assert page.text_content("h1") == "This payment link is not valid"
     assert page.locator("form").count() == 0

@@ -61,7 +61,7 @@ class Server:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "checkout:create_app()"], cwd=REPO,
-                env={"CHECKOUT_PUBLIC_URL": self.url, **env, "CHECKOUT_BIND": f"127.0.0.1:{self.port}"},
+                env={**env, "CHECKOUT_PUBLIC_URL": self.url, "CHECKOUT_BIND": f"127.0.0.1:{self.port}"},
                 stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)  # its own process group: kill() takes the workers too
         self._wait_until_ready()
@@ -122,7 +122,8 @@ class Farm:
         return {**outer, "CHECKOUT_MODE": "production", "CHECKOUT_MERCHANTS_FILE": str(self.merchants_file),
                 "CHECKOUT_DATABASE": self.database_url,
                 "CHECKOUT_SECRET_KEYS": keys, "CHECKOUT_GATEWAY_URL": self.gateway.url,
-                "CHECKOUT_GATEWAY_TIMEOUT": "10", "CHECKOUT_WORKERS": "2", "CHECKOUT_THREADS": "4"}
+                "CHECKOUT_GATEWAY_TIMEOUT": "10", "CHECKOUT_WORKERS": "2", "CHECKOUT_THREADS": "4",
+                "CHECKOUT_PUBLIC_URL": "http://127.0.0.1"}  # each server's own address (Server)
 
     def start(self, keys: str, count: int = 2) -> list[Server]:
         started = []
