@@ -16,7 +16,7 @@ MODES = ("sandbox", "production")
 
 DEFAULTS: dict[str, Any] = {
     "MODE": "sandbox",  # or "production"
-    "SECRET_KEYS": DEFAULT_SECRET_KEY,  # comma-separated; the first signs, all verify
+    "SECRET_KEYS": DEFAULT_SECRET_KEY,  # comma-separated; the first encrypts tokens, all open them
     "DATABASE": None,  # SQLite path or SQLAlchemy URL (see database_url); default: <instance>/checkout.sqlite3
     "SANDBOX_DATABASE": None,  # the embedded gateway's own state; default under instance/
     "GATEWAY_URL": "sandbox",  # "sandbox" = embedded test gateway, in-process
@@ -27,8 +27,17 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_MIN_AGE": 60,
     "TOKEN_LIMIT_AGE": 7 * 24 * 3600,  # the longest lifetime a request may ask for
     "MAX_DECLINES": 3,  # per checkout, then the failure URL
-    "MAX_DECLINES_PER_IP": 10,  # per client address within DECLINE_WINDOW
+    "MAX_DECLINES_PER_IP": 10,  # per client address within DECLINE_WINDOW (tries in flight count)
     "DECLINE_WINDOW": 3600,
+    # Card-testing limits on tries to pay (every way: card, saved card, method, crypto,
+    # direct link; approvals count too) within ATTEMPT_WINDOW seconds, sliding. A merchant's
+    # "limits" in the merchants file overrides any of them but MAX_DECLINES.
+    "MAX_ATTEMPTS": 5,  # per checkout
+    "MAX_ATTEMPTS_PER_IP": 20,  # per client address (IPv6: per /64)
+    "MAX_ATTEMPTS_PER_CARD": 5,  # per card (its keyed fingerprint) across all checkouts
+    "ATTEMPT_WINDOW": 3600,
+    "UNSIGNED_MAX_ATTEMPTS_PER_IP": 5,  # unsigned checkouts (widget publicId options, unsigned redirect links)
+    "UNSIGNED_MAX_ATTEMPTS_PER_MERCHANT": 100,  # all unsigned checkouts of one merchant
     "PENDING_GRACE": 30,  # seconds a charge with no trace at the gateway stays pending
     "PENDING_REFRESH": 3,  # seconds between the confirming page's status checks
     "SANDBOX_SLOW_SECONDS": None,  # how long the sandbox's "slow" card sleeps; default timeout + 2
@@ -39,12 +48,14 @@ DEFAULTS: dict[str, Any] = {
     "CHECK_TIMEOUT": 10.0,  # seconds the merchant has to answer a Payment Check
     "WORKER_INTERVAL": 1.0,  # seconds between the worker's rounds
     "WORKER_IN_PROCESS": None,  # run the worker in a thread of the app (`make run` sets it)
-    "LIMIT_LOOPBACK": None,  # sandbox: apply the per-address decline limit to 127.0.0.1 and ::1 too
+    "LIMIT_LOOPBACK": None,  # sandbox: apply the per-address and per-card limits to 127.0.0.1 and ::1 too
 }
 
 _NUMBERS = {"GATEWAY_TIMEOUT": float, "TOKEN_MAX_AGE": int, "TOKEN_MIN_AGE": int,
             "TOKEN_LIMIT_AGE": int, "MAX_DECLINES": int, "MAX_DECLINES_PER_IP": int,
-            "DECLINE_WINDOW": int, "PENDING_GRACE": float, "PENDING_REFRESH": int,
+            "DECLINE_WINDOW": int, "MAX_ATTEMPTS": int, "MAX_ATTEMPTS_PER_IP": int, "MAX_ATTEMPTS_PER_CARD": int,
+            "ATTEMPT_WINDOW": int, "UNSIGNED_MAX_ATTEMPTS_PER_IP": int, "UNSIGNED_MAX_ATTEMPTS_PER_MERCHANT": int,
+            "PENDING_GRACE": float, "PENDING_REFRESH": int,
             "SANDBOX_SLOW_SECONDS": float, "TRUSTED_PROXIES": int, "NOTIFY_TIMEOUT": float,
             "CHECK_TIMEOUT": float, "WORKER_INTERVAL": float}
 

@@ -12,6 +12,18 @@ from urllib.parse import urlsplit
 DEMO_PUBLIC_ID = "pbid_test"
 DEMO_SECRET = "test_secret"
 URL_KEYS = ("successUrl", "failureUrl", "pendingUrl", "cancelUrl")
+#: The merchants file's ``limits`` keys and the configuration keys they override (whole
+#: numbers from 1; windows in seconds).
+LIMIT_KEYS = {
+    "attemptsPerCheckout": "MAX_ATTEMPTS",
+    "attemptsPerAddress": "MAX_ATTEMPTS_PER_IP",
+    "attemptsPerCard": "MAX_ATTEMPTS_PER_CARD",
+    "attemptWindow": "ATTEMPT_WINDOW",
+    "declinesPerAddress": "MAX_DECLINES_PER_IP",
+    "declineWindow": "DECLINE_WINDOW",
+    "unsignedAttemptsPerAddress": "UNSIGNED_MAX_ATTEMPTS_PER_IP",
+    "unsignedAttemptsPerMerchant": "UNSIGNED_MAX_ATTEMPTS_PER_MERCHANT",
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,9 @@ class Merchant:
     notification_url: str = ""
     #: The seed's Payment Check: asked before each charge; ``{"code":0}`` lets it go on.
     check_url: str = ""
+    #: This merchant's card-testing limits, by configuration key (``MAX_ATTEMPTS_PER_IP``
+    #: ...), over the app's: from the merchants file's ``limits`` (see :data:`LIMIT_KEYS`).
+    limits: dict = field(default_factory=dict, compare=False)
     extra: dict = field(default_factory=dict, compare=False)
 
     def check_secret(self, secret: str) -> bool:
@@ -106,7 +121,7 @@ class MerchantRegistry:
 def _merchant_from_json(item: dict) -> Merchant:
     known = {"publicId", "secret", "name", "allowedOrigins", "redirectHosts", "requireHmac",
              "gatewayPublicId", "gatewaySecret", "allowUnsignedWidget", "allowUnsignedRedirect",
-             "savedCardCvv", "allowPayouts", "notificationUrl", "checkUrl", *URL_KEYS}
+             "savedCardCvv", "allowPayouts", "notificationUrl", "checkUrl", "limits", *URL_KEYS}
     try:
         return Merchant(
             public_id=str(item["publicId"]),
@@ -124,10 +139,27 @@ def _merchant_from_json(item: dict) -> Merchant:
             gateway_secret=str(item.get("gatewaySecret", "")),
             notification_url=_http_url(item, "notificationUrl"),
             check_url=_http_url(item, "checkUrl"),
+            limits=_limits(item),
             extra={k: v for k, v in item.items() if k not in known},
         )
     except KeyError as missing:
         raise ValueError(f"a merchant in the merchants file lacks {missing}") from None
+
+
+def _limits(item: dict) -> dict[str, int]:
+    """The merchant's ``limits`` by configuration key; a key or value that is not one
+    refuses the file (a typo must not leave a limit at its default unnoticed)."""
+    given = item.get("limits") or {}
+    who = f"merchant {item.get('publicId')!r}"
+    if not isinstance(given, dict):
+        raise ValueError(f"{who}: limits must be an object of {', '.join(LIMIT_KEYS)}")
+    unknown = sorted(set(given) - set(LIMIT_KEYS))
+    if unknown:
+        raise ValueError(f"{who}: unknown limits {', '.join(unknown)} (known: {', '.join(LIMIT_KEYS)})")
+    for key, value in given.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{who}: limits.{key} must be a whole number from 1")
+    return {LIMIT_KEYS[key]: value for key, value in given.items()}
 
 
 def _http_url(item: dict, key: str) -> str:

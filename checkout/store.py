@@ -1,6 +1,6 @@
 """State that must be shared and durable: which checkout is paid or in flight (so a link
-is never charged twice), declines, the 3-D Secure context, idempotency keys, payouts, and
-the outbox of notifications to the merchant.
+is never charged twice), the tries to pay (card-testing limits), the 3-D Secure context,
+idempotency keys, payouts, and the outbox of notifications to the merchant.
 
 SQLAlchemy Core on one engine per app: SQLite (WAL) by default, embedded; PostgreSQL
 (psycopg 3) when several servers share one database. The tables are declared once here;
@@ -10,6 +10,8 @@ Every claim is a compare-and-set (``UPDATE ... WHERE state IN (...)``, this call
 it changed one row), atomic on both engines: on SQLite each write transaction begins
 ``IMMEDIATE`` (it takes the file's write lock before it reads), on PostgreSQL the
 concurrent UPDATE waits for the row and re-checks its WHERE on the winner's version.
+A try to pay is counted against its limits and reserved in the claim's own transaction
+(:meth:`Store.reserve`): on PostgreSQL behind an advisory lock per limit.
 
 The outbox: a store made with ``notices`` (see :mod:`checkout.flows.notify`) asks it, inside
 the transaction of every state change that moves a row, what the merchant must be told,
@@ -18,14 +20,15 @@ the other. A notification is unique per (subject, key), so a state reached twice
 servers recording one answer) is told once.
 
 No card number or CVV ever comes here: only the whitelisted columns can be written, and a
-masked PAN (first six, last four) is the most that is kept."""
+masked PAN (first six, last four) is the most that is kept; a try is counted by the card's
+keyed fingerprint (:mod:`checkout.fingerprints`), never by its number."""
 from __future__ import annotations
 
 import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -76,6 +79,22 @@ DELIVERED = "delivered"
 FAILED = "failed"
 NOTIFICATION_STATES = (NOTIFY_PENDING, DELIVERED, FAILED)
 
+#: What became of a try to pay (an ``attempts`` row): in flight (it may still become a
+#: decline), completed, declined, released (it never reached the gateway: the merchant's
+#: Payment Check said no, or the gateway could not be asked first; not counted), or ended
+#: otherwise (left at the bank, no trace at the gateway, a quote that expired).
+TRY_RESERVED = "reserved"
+TRY_COMPLETED = "completed"
+TRY_DECLINED = "declined"
+TRY_RELEASED = "released"
+TRY_ENDED = "ended"
+ATTEMPT_OUTCOMES = (TRY_RESERVED, TRY_COMPLETED, TRY_DECLINED, TRY_RELEASED, TRY_ENDED)
+#: The outcomes an attempts limit counts (approvals too: card testers look for them).
+ATTEMPTED = (TRY_RESERVED, TRY_COMPLETED, TRY_DECLINED, TRY_ENDED)
+#: The outcomes a declines limit counts: a try still in flight may become a decline, so
+#: simultaneous tries cannot all pass a count taken before their answers.
+DECLINING = (TRY_RESERVED, TRY_DECLINED)
+
 #: The payout statuses (the OMNO payout API's); ``checkout.payouts`` names them one by one.
 PAYOUT_STATUSES = ("CREATED", "WAITING_FOR_CONFIRMATION", "PENDING", "PROCESSED", "REJECTED", "FAILED")
 PAYOUT_FINAL = ("PROCESSED", "REJECTED", "FAILED")
@@ -123,11 +142,25 @@ checkouts = Table(
 Index("checkouts_state", checkouts.c.state, checkouts.c.check_at)
 Index("checkouts_invoice", checkouts.c.merchant, checkouts.c.invoice_id)
 
-declines = Table(
-    "declines", metadata,
-    Column("ip", Text, nullable=False),
+#: One try to pay (a card, a saved card, a method, a crypto quote, a direct link), reserved
+#: before the gateway is asked (:meth:`Store.reserve`) and given its outcome when the
+#: checkout's payment ends: what the card-testing limits count (0004; it replaced the
+#: ``declines`` table, whose rows became declined attempts that know only their address).
+attempts = Table(
+    "attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", Seconds, nullable=False),
-    Index("declines_ip", "ip", "at"),
+    Column("checkout_id", Text),
+    Column("merchant", Text),
+    Column("unsigned", Integer, nullable=False, server_default=text("0")),  # the checkout's options were not signed
+    Column("ip", Text),  # the client's address as counted (IPv6: its /64)
+    Column("fingerprint", Text),  # the card's keyed HMAC (never its number), or the saved card's
+    Column("kind", Text),  # card, saved, method, crypto, direct
+    Column("outcome", Text, nullable=False),  # see ATTEMPT_OUTCOMES
+    Index("attempts_checkout", "checkout_id", "at"),
+    Index("attempts_ip", "ip", "at"),
+    Index("attempts_fingerprint", "fingerprint", "at"),
+    Index("attempts_merchant", "merchant", "unsigned", "at"),
 )
 
 threeds = Table(
@@ -433,6 +466,67 @@ def _seen(values: dict[str, Any], fields: dict[str, Any]) -> None:
         values["seen_transactions"] = checkouts.c.seen_transactions + f"{fields['transaction_id']},"
 
 
+# -- tries to pay ----------------------------------------------------------------------------
+#: A payment under way: its try has no outcome yet.
+_IN_FLIGHT = (PROCESSING, AWAITING_3DS, PENDING)
+#: The outcome of a try whose checkout reaches this state (any other state out of flight: ended).
+_TRY_BY_STATE = {COMPLETED: TRY_COMPLETED, DECLINED: TRY_DECLINED}
+
+
+def _end_try(db: Connection, checkout_id: str, outcome: str) -> int:
+    """Give the checkout's try in flight (at most one: the claim is single) its outcome;
+    how many rows it changed."""
+    a = attempts.c
+    return db.execute(update(attempts).where(a.checkout_id == checkout_id, a.outcome == TRY_RESERVED)
+                      .values(outcome=outcome)).rowcount
+@dataclass(frozen=True)
+class Try:
+    """A try to pay as the limits count it (see :meth:`Store.reserve`)."""
+
+    checkout_id: str
+    merchant: str
+    kind: str
+    ip: str | None = None
+    fingerprint: str | None = None
+    unsigned: bool = False
+
+
+@dataclass(frozen=True)
+class Quota:
+    """At most ``limit`` tries whose columns match ``match`` (column, value) and whose
+    outcome is one of ``outcomes`` within the last ``window`` seconds. ``name`` says which
+    limit it is (the caller's word, given back when it stops a try)."""
+
+    name: str
+    match: tuple[tuple[str, Any], ...]
+    limit: int
+    window: float
+    outcomes: tuple[str, ...] = ATTEMPTED
+
+    @property
+    def lock_key(self) -> str:
+        """What PostgreSQL's advisory lock for this count is taken on (never the limit:
+        two merchants' limits on one address count the same rows)."""
+        return "attempts|" + "|".join(f"{column}={value}" for column, value in self.match)
+
+    def retry_at(self, newest: list[float]) -> float | None:
+        """When the next try is allowed, given the newest counted tries (newest first,
+        at most ``limit``, which is at least 1): once the oldest of them leaves the
+        window; None: now."""
+        return newest[self.limit - 1] + self.window if len(newest) >= self.limit else None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What :meth:`Store.reserve` did: the checkout claimed and the try counted, or a
+    limit reached (``limit``, the quota's name, and ``retry_at``, when a try is allowed
+    again), or neither (another submission holds the claim)."""
+
+    claimed: bool
+    limit: str | None = None
+    retry_at: float | None = None
+
+
 class Store(_Tables):
     """The checkouts and what hangs on them; one engine, each call its own transaction.
     ``database``: a SQLite path, a URL, or an engine to share (see :func:`init_app`).
@@ -542,17 +636,23 @@ class Store(_Tables):
         return values
 
     def _transition(self, db: Connection, checkout_id: str, from_states: tuple[str, ...],
-                    max_declines: int | None, values: dict[str, Any]) -> bool:
+                    max_declines: int | None, values: dict[str, Any], outcome: str | None = None) -> bool:
         """The compare-and-set, and (when it moved the row) its notification, in ``db``'s
-        transaction. RETURNING gives the moved row (SQLite 3.35+, PostgreSQL): no second read."""
+        transaction. RETURNING gives the moved row (SQLite 3.35+, PostgreSQL): no second read.
+        A move out of flight gives the try in flight its outcome (``outcome``, else the
+        one the state reached means), in the same transaction."""
         c = checkouts.c
         statement = update(checkouts).where(c.id == checkout_id, c.state.in_(tuple(from_states)))
         if max_declines is not None:
             statement = statement.where(c.declines < max_declines)
         row = db.execute(statement.values(values).returning(*checkouts.c)).mappings().first()
-        if row is not None and self.notices is not None:
+        if row is None:
+            return False
+        if values["state"] not in _IN_FLIGHT:
+            _end_try(db, checkout_id, outcome or _TRY_BY_STATE.get(values["state"], TRY_ENDED))
+        if self.notices is not None:
             _outbox(db, self.engine, self.notices(Checkout(**row)))
-        return row is not None
+        return True
 
     def transition(self, checkout_id: str, from_states: tuple[str, ...], to_state: str,
                    max_declines: int | None = None, **fields) -> bool:
@@ -563,6 +663,63 @@ class Store(_Tables):
         values = self._moves(to_state, fields)
         with self._write() as db:
             return self._transition(db, checkout_id, from_states, max_declines, values)
+
+    # -- tries to pay ------------------------------------------------------------------
+    def reserve(self, attempt: Try, quotas: Sequence[Quota], from_states: tuple[str, ...],
+                max_declines: int | None = None, **fields) -> Reservation:
+        """Count a try to pay against ``quotas`` and, when none is reached, claim the
+        checkout (``from_states`` -> ``processing``, as :meth:`transition`) and record the
+        try as in flight: one transaction, before the gateway is asked, so that
+        simultaneous tries cannot all pass one count. On SQLite the transaction holds the
+        file's write lock from its BEGIN IMMEDIATE; on PostgreSQL it takes a
+        transaction-level advisory lock per quota (in one order: never a deadlock) before
+        it counts. A try that loses the claim is not counted; a stale try of this checkout
+        still in flight (a quote made again) ends here."""
+        values = self._moves(PROCESSING, fields)
+        a = attempts.c
+        with self._write() as db:
+            if self.engine.dialect.name == "postgresql":
+                for key in sorted({q.lock_key for q in quotas}):
+                    db.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+            now = time.time()  # after the locks: the previous holder's try is in the count
+            stopped: tuple[float, str] | None = None
+            for q in quotas:
+                newest = list(db.execute(select(a.at).where(
+                    *(a[column] == value for column, value in q.match), a.outcome.in_(q.outcomes),
+                    a.at > now - q.window).order_by(a.at.desc()).limit(q.limit)).scalars())
+                retry = q.retry_at(newest)
+                if retry is not None and (stopped is None or retry > stopped[0]):
+                    stopped = (retry, q.name)  # the visitor waits for every limit reached
+            if stopped is not None:
+                return Reservation(False, limit=stopped[1], retry_at=stopped[0])
+            if not self._transition(db, attempt.checkout_id, from_states, max_declines, values):
+                return Reservation(False)
+            _end_try(db, attempt.checkout_id, TRY_ENDED)
+            db.execute(insert(attempts).values(
+                at=now, checkout_id=attempt.checkout_id, merchant=attempt.merchant, unsigned=int(attempt.unsigned),
+                ip=attempt.ip, fingerprint=attempt.fingerprint, kind=attempt.kind, outcome=TRY_RESERVED))
+        return Reservation(True)
+
+    def release(self, checkout_id: str) -> bool:
+        """A claim that never reached the gateway with the customer's payment (the
+        merchant's Payment Check said no; the gateway could not be asked first): the
+        checkout is open again and its try is not counted. True when this call did it."""
+        values = self._moves(OPEN, {})
+        with self._write() as db:
+            return self._transition(db, checkout_id, (PROCESSING,), None, values, outcome=TRY_RELEASED)
+
+    def tries(self, **match) -> list[dict[str, Any]]:
+        """The tries to pay whose columns match (``checkout_id=...``, ``ip=...``), oldest first."""
+        a = attempts.c
+        with self._read() as db:
+            rows = db.execute(select(attempts).where(*(a[k] == v for k, v in match.items()))
+                              .order_by(a.at, a.id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def forget_tries(self, before: float) -> int:
+        """Drop the tries made before ``before`` (older than every limit's window); how many."""
+        with self._write() as db:
+            return db.execute(delete(attempts).where(attempts.c.at < before)).rowcount
 
     def note(self, checkout_id: str, **fields) -> None:
         """Record gateway facts (transaction id, status) without changing the state."""
@@ -593,13 +750,20 @@ class Store(_Tables):
 
     def record_decline(self, checkout_id: str, from_states: tuple[str, ...], ip: str | None,
                        **fields) -> bool:
-        """Move to ``declined`` (counted per checkout and per client address, in one
-        transaction: a decline that loses the race is counted nowhere)."""
+        """Move to ``declined`` (counted per checkout, and its try as a decline of the
+        address it came from, in one transaction: a decline that loses the race is counted
+        nowhere). A checkout claimed without a try (before the ``attempts`` table) counts
+        the decline for ``ip``, the address key of whoever brought the answer."""
         values = self._moves(DECLINED, fields)
+        a = attempts.c
         with self._write() as db:
+            in_flight = db.execute(select(a.id).where(a.checkout_id == checkout_id, a.outcome == TRY_RESERVED)
+                                   .limit(1)).first() is not None
             moved = self._transition(db, checkout_id, from_states, None, values)
-            if moved and ip:
-                db.execute(insert(declines).values(ip=ip, at=time.time()))
+            if moved and ip and not in_flight:
+                merchant = db.execute(select(checkouts.c.merchant).where(checkouts.c.id == checkout_id)).scalar()
+                db.execute(insert(attempts).values(at=time.time(), checkout_id=checkout_id, merchant=merchant,
+                                                   ip=ip, outcome=TRY_DECLINED))
         return moved
 
     def declines_from(self, ip: str, window: float) -> int:
@@ -654,10 +818,12 @@ class Store(_Tables):
         return [Checkout(**r) for r in rows]
 
     def decline_times(self, ip: str, window: float) -> list[float]:
-        """When this client address's declines within the window happened, oldest first."""
+        """When this client address's declines within the window happened, oldest first
+        (``ip``: the address key the limits count, see :mod:`checkout.fingerprints`)."""
+        a = attempts.c
         with self._read() as db:
-            return [r[0] for r in db.execute(select(declines.c.at).where(
-                declines.c.ip == ip, declines.c.at > time.time() - window).order_by(declines.c.at))]
+            return [r[0] for r in db.execute(select(a.at).where(
+                a.ip == ip, a.outcome == TRY_DECLINED, a.at > time.time() - window).order_by(a.at))]
 
     # -- 3-D Secure context ------------------------------------------------------------
     def _save_3ds_statement(self, md: str, checkout_id: str):

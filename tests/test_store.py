@@ -217,7 +217,7 @@ def test_state_survives_a_new_store_on_the_same_database(store, database):
 def test_schema_has_no_place_for_a_card_number_or_cvv(store):
     schema = inspect(store.engine)
     tables = schema.get_table_names()
-    assert {"checkouts", "declines", "threeds", "idempotency", "payouts"} <= set(tables)
+    assert {"checkouts", "attempts", "threeds", "idempotency", "payouts"} <= set(tables)
     for table in tables:
         for column in schema.get_columns(table):
             name = column["name"].lower()

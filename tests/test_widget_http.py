@@ -92,9 +92,12 @@ def test_an_unsigned_checkout_never_offers_saved_cards(app, client, make_link):
         assert app.extensions["sandbox.ledger"].count("pbid_test", OPTIONS["invoiceId"]) == 0
 
 
-def test_no_fetch_metadata_is_accepted(client):
-    """Older browsers send no Sec-Fetch-Dest; the origin check still holds."""
-    assert client.get("/widget/checkout?" + urlencode(OPTIONS)).status_code == 303
+def test_no_fetch_metadata_is_refused(client):
+    """A plain HTTP client sends no Sec-Fetch-Dest (every current browser's frame does):
+    no checkout for it (issue 11, finding 4; a missing header used to count as a frame)."""
+    response = client.get("/widget/checkout?" + urlencode(OPTIONS))
+    assert response.status_code == 403 and "/c/" not in response.headers.get("Location", "")
+    assert "Open the payment from the shop&#39;s page." in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("change, status", [

@@ -22,6 +22,7 @@ from .payment import (
     gateway_link,
     limits,
     note_siblings,
+    reserve,
     stands,
     store,
 )
@@ -46,9 +47,12 @@ def start(s: Session, m: methods.Method, values: dict, *, ip: str | None, locale
     """Claim the checkout (never two payments at once), call the gateway's Link and say
     where the customer goes: the method's page (``handover``), the crypto quote
     (``quote``), or on (``settled``) when the method answered at once. ``reset`` clears
-    the last attempt's answer (a new quote after one expired)."""
-    if not store().transition(s.id, from_states, st.PROCESSING, **reset):
-        return stands(s)  # another request started it
+    the last attempt's answer (a new quote after one expired). The try is counted against
+    the card-testing limits with the claim (``limited``: nothing started; see
+    :func:`~checkout.flows.payment.reserve`)."""
+    refused = reserve(s, "direct", ip=ip, from_states=from_states, **reset)
+    if refused is not None:
+        return refused  # limited, or another request started it
     if not checked(s):
         return Step("refused", s.checkout)
     data = {**s.data, **methods.clean_fields(m, values, payout=False)}

@@ -1,19 +1,19 @@
 """The payment flow: one checkout from the first claim to its final outcome.
 
-Every way of paying takes the same steps: check the checkout may still be paid, claim it
-in the store (a compare-and-set: of two submissions one wins, so a link is never charged
-twice), call the gateway, record its answer, and say where the customer goes next as a
-:class:`Step`. A flow takes plain values (the checkout, its merchant, the card once and
-never again, URLs the view made) and never touches ``flask.request`` or renders a page;
-the views render its step, and the worker calls :func:`reconcile` for checkouts nobody
-is watching.
+Every way of paying takes the same steps: check the checkout may still be paid, count the
+try against the card-testing limits and claim the checkout in one transaction
+(:func:`reserve`; the claim is a compare-and-set: of two submissions one wins, so a link
+is never charged twice), call the gateway, record its answer, and say where the customer
+goes next as a :class:`Step`. A flow takes plain values (the checkout, its merchant, the
+card once and never again, URLs the view made) and never touches ``flask.request`` or
+renders a page; the views render its step, and the worker calls :func:`reconcile` for
+checkouts nobody is watching.
 
 An answer that never came (a timeout, a 5xx, a body that is not the documented JSON)
 leaves the checkout ``pending``: the gateway is asked later, by transaction id or by
 invoice, and nothing is charged again until it has said."""
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import time
@@ -22,7 +22,7 @@ from typing import Literal
 
 from flask import current_app
 
-from .. import cards, methods
+from .. import cards, fingerprints, methods
 from .. import store as st
 from ..config import flag
 from ..gateway import GatewayError, Outcome, open_gateway
@@ -57,11 +57,19 @@ ResultKind = Literal["success", "failure", "pending", "cancel"]
 #: ``settled``  a final outcome was recorded just now (a direct link goes on from it);
 #: ``open``     the checkout is open again (nothing was made at the gateway);
 #: ``expired``  the crypto quote expired unpaid (``quote``);
-#: ``limited``  too many declines from this client address: nothing was tried;
+#: ``limited``  a card-testing limit is reached (``limit``: which; ``retry_at``: when a try
+#:              is allowed again): nothing was claimed or tried;
 #: ``unreachable`` the gateway could not be asked before charging: nothing was charged;
 #: ``refused``  the merchant's Payment Check refused the payment: nothing was charged.
 StepKind = Literal["stands", "merchant", "declined", "acs", "handover", "quote", "pending", "settled",
                    "open", "expired", "limited", "unreachable", "refused"]
+#: Which limit stopped a try: declines from the client's address, tries from it (an
+#: unsigned checkout's lower limit included), tries with the card, tries on the checkout,
+#: tries on the merchant's unsigned checkouts.
+LimitKind = Literal["declines", "address", "card", "checkout", "merchant"]
+#: What a try is: a card typed in, a saved card, an alternative method, a crypto quote,
+#: a direct link's method.
+TryKind = Literal["card", "saved", "method", "crypto", "direct"]
 
 
 @dataclass(frozen=True)
@@ -74,11 +82,14 @@ class Step:
     url: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
     quote: CryptoQuote | None = None
+    limit: LimitKind | None = None
+    retry_at: float | None = None
 
 
 @dataclass(frozen=True)
 class Limits:
-    """The configured limits a flow applies (``MAX_DECLINES`` and friends)."""
+    """The configured limits a flow applies (``MAX_DECLINES`` and friends), a merchant's
+    ``limits`` over the app's (see :func:`reserve` for what each counts)."""
 
     max_declines: int
     max_declines_per_ip: int
@@ -87,17 +98,34 @@ class Limits:
     #: How long a claim may stay ``processing`` before its status is asked: the time the
     #: merchant's Payment Check and a gateway call may take, and a little more.
     busy_seconds: float
-    #: The per-address limit leaves loopback addresses alone (a tester on 127.0.0.1 in
-    #: sandbox mode, unless ``LIMIT_LOOPBACK`` says otherwise).
+    #: The limits that span checkouts (per address, per card, per merchant) leave loopback
+    #: addresses alone: a tester on 127.0.0.1 in sandbox mode, paying with the sandbox's
+    #: few test cards again and again, unless ``LIMIT_LOOPBACK`` says otherwise.
     exempt_loopback: bool = False
+    max_attempts: int = 5
+    max_attempts_per_ip: int = 20
+    max_attempts_per_card: int = 5
+    attempt_window: float = 3600
+    unsigned_attempts_per_ip: int = 5
+    unsigned_attempts_per_merchant: int = 100
 
     @classmethod
-    def from_config(cls, config) -> Limits:
+    def from_config(cls, config, merchant: Merchant | None = None) -> Limits:
         exempt = config.get("MODE") == "sandbox" and not flag(config.get("LIMIT_LOOPBACK"))
-        return cls(max_declines=int(config["MAX_DECLINES"]), max_declines_per_ip=int(config["MAX_DECLINES_PER_IP"]),
-                   decline_window=float(config["DECLINE_WINDOW"]), pending_grace=float(config["PENDING_GRACE"]),
+        values = {**config, **(merchant.limits if merchant is not None else {})}
+
+        def count(key: str) -> int:
+            return max(int(values[key]), 1)
+
+        return cls(max_declines=int(config["MAX_DECLINES"]), max_declines_per_ip=count("MAX_DECLINES_PER_IP"),
+                   decline_window=float(values["DECLINE_WINDOW"]), pending_grace=float(config["PENDING_GRACE"]),
                    busy_seconds=float(config["GATEWAY_TIMEOUT"]) + float(config.get("CHECK_TIMEOUT") or 0) + 5,
-                   exempt_loopback=exempt)
+                   exempt_loopback=exempt, max_attempts=count("MAX_ATTEMPTS"),
+                   max_attempts_per_ip=count("MAX_ATTEMPTS_PER_IP"),
+                   max_attempts_per_card=count("MAX_ATTEMPTS_PER_CARD"),
+                   attempt_window=float(values["ATTEMPT_WINDOW"]),
+                   unsigned_attempts_per_ip=count("UNSIGNED_MAX_ATTEMPTS_PER_IP"),
+                   unsigned_attempts_per_merchant=count("UNSIGNED_MAX_ATTEMPTS_PER_MERCHANT"))
 
 
 @dataclass
@@ -141,8 +169,8 @@ def store() -> Store:
     return current_app.extensions["checkout.store"]
 
 
-def limits() -> Limits:
-    return Limits.from_config(current_app.config)
+def limits(merchant: Merchant | None = None) -> Limits:
+    return Limits.from_config(current_app.config, merchant)
 
 
 def open_session(payload: dict, merchant: Merchant) -> Session:
@@ -224,7 +252,7 @@ def checked(s: Session, *, name: str | None = None, masked_pan: str | None = Non
     ok, _why = payment_check(s.merchant, check_fields(s.refresh(), s.payload, name=name, masked_pan=masked_pan,
                                                       brand=brand, card_expiry=expiry))
     if not ok:
-        store().transition(s.id, (st.PROCESSING,), st.OPEN)
+        store().release(s.id)  # nothing went to the gateway: the try is not counted
         s.refresh()
     return ok
 
@@ -291,29 +319,69 @@ def live_quote(s: Session) -> methods.Method | None:
     return None
 
 
-def _loopback(ip: str) -> bool:
-    try:
-        return ipaddress.ip_address(ip).is_loopback
-    except ValueError:
-        return False
+# -- card-testing limits ----------------------------------------------------------------------
+def card_fingerprint(pan: str) -> str:
+    """The card's keyed fingerprint (never its number), by the first of ``SECRET_KEYS``."""
+    return fingerprints.card(pan, current_app.config["SECRET_KEYS"][0])
 
 
-def limited_until(ip: str | None, lim: Limits | None = None, now: float | None = None) -> float | None:
-    """When this client address may try again, while its declines within the window
-    reached the limit (None: it may try now)."""
-    lim = lim or limits()
-    if not ip or (lim.exempt_loopback and _loopback(ip)):
-        return None
-    times = store().decline_times(ip, lim.decline_window)
-    if len(times) < lim.max_declines_per_ip:
-        return None
-    # The try is allowed again once enough of these declines have left the window.
-    return times[len(times) - lim.max_declines_per_ip] + lim.decline_window
+def saved_card_fingerprint(card: SavedCard) -> str:
+    return fingerprints.saved_card(card.token, current_app.config["SECRET_KEYS"][0])
 
 
-def limited(s: Session, ip: str | None, lim: Limits) -> Step | None:
-    """The ``limited`` step when this address must wait, else None."""
-    return Step("limited", s.checkout) if limited_until(ip, lim) is not None else None
+def quotas(s: Session, ip: str | None, fingerprint: str | None, lim: Limits) -> list[st.Quota]:
+    """The limits one try on this checkout counts against, over sliding windows:
+
+    * the checkout: ``max_attempts`` tries (its declines are ``max_declines``, by its row);
+    * the client's address: ``max_attempts_per_ip`` tries and ``max_declines_per_ip``
+      declines, a try in flight counted as a decline until its answer;
+    * the card (its fingerprint): ``max_attempts_per_card`` tries across all checkouts,
+      approvals included;
+    * an unsigned checkout (options nobody's server signed: the widget's ``publicId``
+      ones, an unsigned redirect link): ``unsigned_attempts_per_ip`` such tries from the
+      address and ``unsigned_attempts_per_merchant`` on all the merchant's.
+
+    Those that span checkouts leave a loopback client alone in sandbox mode unless
+    ``LIMIT_LOOPBACK`` (:attr:`Limits.exempt_loopback`)."""
+    window = lim.attempt_window
+    found = [st.Quota("checkout", (("checkout_id", s.id),), lim.max_attempts, window)]
+    if lim.exempt_loopback and fingerprints.is_loopback(ip):
+        return found
+    address = fingerprints.address_key(ip)
+    unsigned = bool(s.payload.get("unsigned"))
+    if address:
+        found += [st.Quota("address", (("ip", address),), lim.max_attempts_per_ip, window),
+                  st.Quota("declines", (("ip", address),), lim.max_declines_per_ip, lim.decline_window,
+                           st.DECLINING)]
+        if unsigned:
+            found.append(st.Quota("address", (("ip", address), ("unsigned", 1)), lim.unsigned_attempts_per_ip, window))
+    if fingerprint:
+        found.append(st.Quota("card", (("fingerprint", fingerprint),), lim.max_attempts_per_card, window))
+    if unsigned:
+        found.append(st.Quota("merchant", (("merchant", s.merchant.public_id), ("unsigned", 1)),
+                              lim.unsigned_attempts_per_merchant, window))
+    return found
+
+
+def reserve(s: Session, kind: TryKind, *, ip: str | None, fingerprint: str | None = None,
+            from_states: tuple[str, ...] = PAYABLE, **fields) -> Step | None:
+    """Every way to pay, before anything goes to the gateway: this try counted against
+    every limit (:func:`quotas`) and the checkout claimed (``from_states`` ->
+    ``processing`` with ``fields``) in one transaction (:meth:`Store.reserve`), so that
+    simultaneous tries can neither all pass one count nor charge twice. None: go on to
+    the gateway. ``limited`` (with which limit and when to try again): nothing was
+    claimed or tried. ``stands``: another submission holds the claim."""
+    lim = limits(s.merchant)
+    attempt = st.Try(checkout_id=s.id, merchant=s.merchant.public_id, kind=kind,
+                     ip=fingerprints.address_key(ip), fingerprint=fingerprint, unsigned=bool(s.payload.get("unsigned")))
+    max_declines = lim.max_declines if st.DECLINED in from_states else None
+    got = store().reserve(attempt, quotas(s, ip, fingerprint, lim), from_states, max_declines, **fields)
+    if got.retry_at is not None:
+        log.info("checkout %s: %s try refused by the %s limit until %s", s.id, kind, got.limit, iso(got.retry_at))
+        return Step("limited", s.checkout, limit=got.limit, retry_at=got.retry_at)
+    if not got.claimed:
+        return stands(s)  # another submission won: never charge twice
+    return None
 
 
 # -- recording the gateway's answer ---------------------------------------------------------
@@ -324,8 +392,9 @@ def _answer_fields(outcome: Outcome) -> dict:
 
 def record(s: Session, outcome: Outcome, from_states: tuple[str, ...], ip: str | None) -> Step:
     """Record what the gateway said (from one of ``from_states``) and say what comes next.
-    A decline counts per checkout and per client address; the last one allowed goes to
-    the merchant's failure URL."""
+    A decline counts per checkout and, by its try (see :func:`reserve`), per client
+    address; the last one allowed goes to the merchant's failure URL. The try in flight
+    gets its outcome with the move (``Store.transition``)."""
     fields = _answer_fields(outcome)
     if outcome.kind == "completed":
         store().transition(s.id, from_states, st.COMPLETED, reason=outcome.reason,
@@ -336,7 +405,7 @@ def record(s: Session, outcome: Outcome, from_states: tuple[str, ...], ip: str |
         status, code = outcome.declined_status
         fields.update(status=status, status_code=code, reason=outcome.reason or outcome.message,
                       reason_code=outcome.reason_code)
-        if not store().record_decline(s.id, from_states, ip, **fields):
+        if not store().record_decline(s.id, from_states, fingerprints.address_key(ip), **fields):
             return stands(s)
         c = s.refresh()
         if c.declines >= limits().max_declines:
@@ -395,16 +464,16 @@ def find_charge(s: Session, gateway: Gateway) -> Outcome | None:
 def pay_card(s: Session, card: CardDetails, *, ip: str | None, back_url: str, data: dict) -> Step:
     """A card payment: the card goes to the gateway in this one call and nowhere else.
     ``back_url``: where the gateway sends the customer back to (Redirect 3-D Secure)."""
-    lim = limits()
-    if not payable(s.checkout, lim):
+    if not payable(s.checkout):
         return stands(s)
-    earlier = limited(s, ip, lim) or earlier_payment(s)
+    earlier = earlier_payment(s)
     if earlier is not None:
         return earlier
     masked, brand, expiry = cards.mask_pan(card.pan), cards.card_brand(card.pan), card_expiry(card)
-    if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines, masked_pan=masked,
-                              brand=brand, expiry=expiry, holder=card.name or None):
-        return stands(s)  # another submission won: never charge twice
+    refused = reserve(s, "card", ip=ip, fingerprint=card_fingerprint(card.pan), masked_pan=masked, brand=brand,
+                      expiry=expiry, holder=card.name or None)
+    if refused is not None:
+        return refused
     if not checked(s, name=card.name, masked_pan=masked, brand=brand, expiry=expiry):
         return Step("refused", s.checkout)
     with open_gateway(s.merchant) as gateway:
@@ -412,7 +481,7 @@ def pay_card(s: Session, card: CardDetails, *, ip: str | None, back_url: str, da
             note_siblings(s, gateway)
         except GatewayError as exc:
             log.warning("checkout %s: gateway unreachable before charging (%s)", s.id, exc)
-            store().transition(s.id, (st.PROCESSING,), st.OPEN)
+            store().release(s.id)
             return Step("unreachable", s.refresh())
         try:
             outcome = gateway.charge_card(
@@ -450,16 +519,16 @@ def saved_cards(s: Session) -> list[SavedCard]:
 
 def pay_saved(s: Session, card: SavedCard, cvv: str | None, *, ip: str | None) -> Step:
     """Pay with one of the customer's saved cards (a token the gateway keeps)."""
-    lim = limits()
-    if not payable(s.checkout, lim):
+    if not payable(s.checkout):
         return stands(s)
     earlier = earlier_payment(s)
     if earlier is not None:
         return earlier
     expiry = f"{card.expiry_month:02d}/{card.expiry_year}" if card.expiry_month and card.expiry_year else None
-    if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
-                              masked_pan=card.masked_pan, brand=card.brand, expiry=expiry):
-        return stands(s)
+    refused = reserve(s, "saved", ip=ip, fingerprint=saved_card_fingerprint(card), masked_pan=card.masked_pan,
+                      brand=card.brand, expiry=expiry)
+    if refused is not None:
+        return refused
     if not checked(s, masked_pan=card.masked_pan, brand=card.brand, expiry=expiry):
         return Step("refused", s.checkout)
     with open_gateway(s.merchant) as gateway:
@@ -489,15 +558,14 @@ def pay_method(s: Session, m: methods.Method, values: dict, *, ip: str | None, l
                back_url: str) -> Step:
     """An alternative method chosen on the payment page, its fields validated: the
     gateway's Link, then on to the method's page (``handover``)."""
-    lim = limits()
-    if not payable(s.checkout, lim):
+    if not payable(s.checkout):
         return stands(s)
     earlier = earlier_payment(s)
     if earlier is not None:
         return earlier
-    if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
-                              masked_pan=None, brand=None, expiry=None, holder=None):
-        return stands(s)
+    refused = reserve(s, "method", ip=ip, masked_pan=None, brand=None, expiry=None, holder=None)
+    if refused is not None:
+        return refused
     if not checked(s):
         return Step("refused", s.checkout)
     data = {**s.data, **methods.clean_fields(m, values, payout=False)}
@@ -528,15 +596,15 @@ def quote_crypto(s: Session, m: methods.Method, *, ip: str | None, locale: str |
       the method's (:func:`quote_checkout_id`): choosing the method again, or opening this
       link again, leads to that same quote. It never makes a quote itself, so a new quote
       needs this checkout's claim first, and one checkout is never paid twice."""
-    lim = limits()
-    if not payable(s.checkout, lim):
+    if not payable(s.checkout):
         return stands(s)
     earlier = earlier_payment(s)
     if earlier is not None:
         return earlier
-    if not store().transition(s.id, PAYABLE, st.PROCESSING, max_declines=lim.max_declines,
-                              masked_pan=None, brand=None, expiry=None, holder=None):  # not a card
-        return stands(s)  # another payment, or another quote, came first
+    # Not a card; ``stands``: another payment, or another quote, came first.
+    refused = reserve(s, "crypto", ip=ip, masked_pan=None, brand=None, expiry=None, holder=None)
+    if refused is not None:
+        return refused
     if not checked(s):
         return Step("refused", s.checkout)
     quote_id = quote_checkout_id(s.id, m.type_id)

@@ -52,6 +52,7 @@ from .page import (
     theme_of,
     to_merchant,
 )
+from .pay import limited_draft, limited_notice, retry_after
 
 bp = Blueprint("direct", __name__)
 
@@ -222,6 +223,8 @@ def _render(ctx: Ctx, m: apm.Method, step: Step, poll: bool = True) -> Response:
         return _crypto_page(ctx, m, step.quote, expired=True)
     if step.kind == "refused":  # the merchant's Payment Check said no; opening again asks again
         return _refused(ctx)
+    if step.kind == "limited":  # a card-testing limit: nothing started; opening again asks again
+        return _limited(ctx, step)
     if step.kind == "quote":
         if request.method == "POST":
             return redirect(_page_url(ctx), code=303)
@@ -240,6 +243,17 @@ def _render(ctx: Ctx, m: apm.Method, step: Step, poll: bool = True) -> Response:
 def _refused(ctx: Ctx) -> Response:
     return message_page(ctx, _("The shop could not accept this payment"),
                         _("Nothing was charged. Please try again later or contact the shop."), status=403)
+
+
+def _limited(ctx: Ctx, step: Step) -> Response:
+    """A card-testing limit was reached and nothing started: 429 with when to try again.
+    The fields form's post goes on to the fields page, which says it (post/redirect/get)."""
+    if request.endpoint == "direct.submit":
+        keep_draft(ctx, {**drafts.of_form("direct", status=429), **limited_draft(step)})
+        return redirect(_page_url(ctx), code=303)
+    response = message_page(ctx, _("Please try again later"), limited_notice(step.retry_at, step.limit), status=429)
+    response.headers["Retry-After"] = str(max(retry_after(step.retry_at), 1))
+    return response
 
 
 def _start(ctx: Ctx, m: apm.Method, values: dict) -> Response:
@@ -268,7 +282,14 @@ def page(token: str):
     if missing:
         if draft is not None:  # the fields as the customer last sent them (post/redirect/get)
             form = drafts.restore(fields_form(ctx.id, missing, "direct", formdata=drafts.formdata(draft)), draft)
-            return _fields_page(ctx, m, missing, form, notice=draft.get("notice"), status=drafts.status(draft))
+            notice, status = draft.get("notice"), drafts.status(draft)
+            wait = retry_after(draft.get("retryAt")) if status == 429 else 0
+            if status == 429:  # a limit was reached: when to try again, until that time comes
+                notice, status = (limited_notice(draft["retryAt"], draft.get("limit")), 429) if wait else (None, 200)
+            fields_page = _fields_page(ctx, m, missing, form, notice=notice, status=status)
+            if status == 429:
+                fields_page.headers["Retry-After"] = str(wait)
+            return fields_page
         form = fields_form(ctx.id, missing, "direct", formdata=None,
                            data={f.name: data.get(f.name, "") for f in missing})
         errors = apm.validate_fields(m, data, payout=False)

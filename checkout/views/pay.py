@@ -131,10 +131,30 @@ def _expires_in(ctx: Ctx) -> int | None:
     return max(left, 0) if left <= EXPIRY_WARNING_SECONDS else None
 
 
-def limited_notice(retry_at: float) -> str:
-    """Too many declines from the customer's address, and when to try again."""
+def limited_notice(retry_at: float, limit: str | None = "declines") -> str:
+    """Which card-testing limit was reached (see ``flows.payment.LimitKind``), and when
+    to try again."""
     wait = format_timedelta(max(retry_at - time.time(), 60), threshold=1.1, add_direction=False)
+    if limit == "address":
+        return _("Too many payment attempts from your connection. You can try again in %(wait)s.", wait=wait)
+    if limit == "card":
+        return _("Too many payment attempts with this card. You can try again in %(wait)s.", wait=wait)
+    if limit == "checkout":
+        return _("Too many payment attempts for this order. You can try again in %(wait)s.", wait=wait)
+    if limit == "merchant":
+        return _("This shop is receiving too many payment attempts. You can try again in %(wait)s.", wait=wait)
     return _("Too many declined payments from your connection. You can try again in %(wait)s.", wait=wait)
+
+
+def retry_after(retry_at: float | None) -> int:
+    """Whole seconds until ``retry_at`` (``Retry-After``); 0 once it has come."""
+    return max(math.ceil(retry_at - time.time()), 0) if retry_at else 0
+
+
+def limited_draft(step: Step) -> dict:
+    """What a ``limited`` step leaves in the draft for the page that shows it: which limit
+    and when to try again (the page cannot ask again: a card's limit is by its number)."""
+    return {"limit": step.limit, "retryAt": step.retry_at} if step.kind == "limited" else {}
 
 
 def _drafted_page(ctx: Ctx, draft: dict | None) -> Response:
@@ -153,14 +173,13 @@ def _drafted_page(ctx: Ctx, draft: dict | None) -> Response:
     elif kind == "apm":
         method_form = drafts.restore(MethodForm(formdata=data, meta={"csrf_context": f"{ctx.id}:apm"}), draft)
     notice, status = draft.get("notice"), drafts.status(draft)
-    # The limit is this visitor's: asked again for the address that opens the page.
-    retry_at = flow.limited_until(request.remote_addr) if status == 429 else None
-    wait = math.ceil(retry_at - time.time()) if retry_at else 0
+    # The limited try left which limit and when it frees; once that time has come, the plain page.
+    wait = retry_after(draft.get("retryAt")) if status == 429 else 0
     if status == 429:
         if wait <= 0:
             notice, status = None, 200
         else:
-            notice = limited_notice(retry_at)
+            notice = limited_notice(draft["retryAt"], draft.get("limit"))
     response = _payment_page(ctx, form, notice, status, saved_form, method_form)
     if status == 429:
         response.headers["Retry-After"] = str(wait)
@@ -189,10 +208,11 @@ def render_state(ctx: Ctx) -> Response:
     if flow.final_result(c) == "failure":
         return to_merchant(ctx, "failure")
     draft = drafts.fresh(c.form_draft, since=c.updated_at)
-    if c.state == st.OPEN and c.charges and not c.transaction_id and not (draft and draft.get("notice")):
+    if c.state == st.OPEN and c.charges and not c.transaction_id and \
+            not (draft and (draft.get("notice") or drafts.status(draft) == 429)):
         # Open again after a charge that left no trace at the gateway: say so on every
         # rendering (the confirming page's script reloads the page that says it), unless
-        # the last form's outcome says why (the Payment Check, the gateway unreachable).
+        # the last form's outcome says why (the Payment Check, the gateway unreachable, a limit).
         return _payment_page(ctx, notice=_("Your payment did not go through and nothing was charged. "
                                            "Please try again."))
     return _drafted_page(ctx, draft)
@@ -234,9 +254,10 @@ def after_post(ctx: Ctx, step: Step, name: str | None = None, form=None,
     notice = notices[step.kind]() if step.kind in notices else None
     status = _STEP_STATUS.get(step.kind, 200)
     if name is not None:
-        flow.keep_draft(ctx, drafts.of_form(name, form, status=status, notice=notice))
+        flow.keep_draft(ctx, {**drafts.of_form(name, form, status=status, notice=notice), **limited_draft(step)})
     elif step.kind in _STEP_STATUS:  # the bank's answer: the form sent before it stays as it was
-        flow.keep_draft(ctx, drafts.outcome(drafts.fresh(ctx.checkout.form_draft), status=status, notice=notice))
+        flow.keep_draft(ctx, {**drafts.outcome(drafts.fresh(ctx.checkout.form_draft), status=status, notice=notice),
+                              **limited_draft(step)})
     if step.kind in ("acs", "handover"):
         return redirect(pay_url("pay.bank", ctx), code=303)
     return _see_page(ctx)
