@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from . import weburl
 
 #: Signing key used when none is configured. Sandbox mode only: production refuses it.
 DEFAULT_SECRET_KEY = "dev-insecure-checkout-key"
@@ -147,10 +148,9 @@ def public_url_error(value: Any) -> str | None:
     (and optional path) customers reach the app at; plain http only on a loopback host."""
     if not value or not isinstance(value, str):
         return "it is not set (the https address customers open, e.g. https://pay.shop.example)"
-    parts = urlsplit(value.strip())
-    host = (parts.hostname or "").lower() if parts.scheme in ("http", "https") else ""
-    if not host or parts.query or parts.fragment or parts.username or parts.password:
+    url = weburl.parse(value) if not weburl.problem(value) else None
+    if url is None or "?" in url.href or "#" in url.href:
         return "it must be an absolute https URL with no query, fragment or credentials"
-    if parts.scheme != "https" and host not in ("localhost", "127.0.0.1", "::1"):
+    if url.scheme != "https" and url.host not in ("localhost", "127.0.0.1", "[::1]"):
         return "it must be an https URL"
     return None

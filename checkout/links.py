@@ -78,13 +78,12 @@ def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
             if key in REQUIRED_URLS:
                 errors[key] = "is required"
             continue
-        problem = validation.http_url_error(value, merchant)
-        if not problem and key == "notificationUrl" and current_app.config["MODE"] == "production":
-            problem = validation.public_endpoint_error(value)
-        if problem:
-            errors[key] = problem
-        else:
-            payload[key] = value
+        url = validation.http_url(value, merchant, key, errors)
+        if url and key == "notificationUrl" and current_app.config["MODE"] == "production":
+            if problem := validation.public_endpoint_error(url):
+                errors[key], url = problem, None
+        if url:
+            payload[key] = url
     # en_US or ru_RU (or a tag of those languages: "ru", "en-GB"); absent or another
     # ("de_DE"): the customer's browser decides (Accept-Language), else en_US.
     if locale := supported_locale(body.get("locale")):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hmac
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from . import weburl
 
 DEMO_PUBLIC_ID = "pbid_test"
 DEMO_SECRET = "test_secret"
@@ -69,23 +69,17 @@ class Merchant:
         return (self.gateway_public_id or self.public_id, self.gateway_secret or self.secret)
 
     def origin_allowed(self, origin: str) -> bool:
-        """True when ``origin`` (scheme://host[:port]) matches an allowed origin."""
-        return any(_origin_matches(pattern, origin) for pattern in self.allowed_origins)
+        """True when ``origin`` (an ASCII origin, :func:`checkout.weburl.origin`) matches an
+        allowed origin; patterns are read as browsers read URLs (punycode, case, ports)."""
+        return any(weburl.origin_matches(pattern, origin) for pattern in self.allowed_origins)
 
     def redirect_host_allowed(self, url: str) -> bool:
+        """``url``'s host, as a browser reads it (backslashes, IDNA, case, a trailing dot),
+        is one of the redirect hosts (``shop.example``, ``*.shop.example``) or none are set."""
         if not self.redirect_hosts:
             return True
-        host = (urlsplit(url).hostname or "").lower()
-        return any(host == h.lower() or (h.startswith("*.") and host.endswith(h[1:].lower()))
-                   for h in self.redirect_hosts)
-
-
-def _origin_matches(pattern: str, origin: str) -> bool:
-    pattern, origin = pattern.rstrip("/").lower(), origin.rstrip("/").lower()
-    if pattern.endswith(":*"):
-        base = pattern[:-2]
-        return origin == base or bool(re.fullmatch(re.escape(base) + r":\d{1,5}", origin))
-    return pattern == origin
+        parsed = weburl.parse(url)
+        return parsed is not None and any(weburl.host_matches(parsed.host, h) for h in self.redirect_hosts)
 
 
 DEMO_MERCHANT = Merchant(
@@ -127,8 +121,8 @@ def _merchant_from_json(item: dict) -> Merchant:
             public_id=str(item["publicId"]),
             secret=str(item["secret"]),
             name=str(item.get("name", "")),
-            allowed_origins=tuple(item.get("allowedOrigins", ())),
-            redirect_hosts=tuple(item.get("redirectHosts", ())),
+            allowed_origins=_patterns(item, "allowedOrigins", lambda p: weburl.origin_pattern(p)[0]),
+            redirect_hosts=_patterns(item, "redirectHosts", weburl.host_pattern),
             require_hmac=bool(item.get("requireHmac", False)),
             allow_unsigned_widget=bool(item.get("allowUnsignedWidget", False)),
             allow_unsigned_redirect=bool(item.get("allowUnsignedRedirect", False)),
@@ -162,13 +156,24 @@ def _limits(item: dict) -> dict[str, int]:
     return {LIMIT_KEYS[key]: value for key, value in given.items()}
 
 
+def _patterns(item: dict, key: str, normal) -> tuple[str, ...]:
+    """A list of origins or hosts of the merchants file; one that is none refuses the file
+    (a typo must not quietly allow nothing, or everything)."""
+    values = item.get(key, ())
+    if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) and normal(v) for v in values):
+        raise ValueError(f"merchant {item.get('publicId')!r}: {key} must be a list of "
+                         + ("origins such as https://shop.example" if key == "allowedOrigins"
+                            else "hosts such as shop.example or *.shop.example"))
+    return tuple(values)
+
+
 def _http_url(item: dict, key: str) -> str:
     """An http(s) URL of the merchants file, or "" when absent; anything else refuses the file."""
     value = str(item.get(key) or "")
     if value:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if weburl.problem(value):
             raise ValueError(f"merchant {item.get('publicId')!r}: {key} must be an http(s) URL")
+        value = weburl.parse(value).href
     return value
 
 

@@ -160,11 +160,7 @@ def validate_request(body, merchant: Merchant, limit_age: int, default_age: int,
         value = body.get(key)
         out[column] = None
         if value not in (None, ""):
-            problem = validation.http_url_error(value, merchant)
-            if problem:
-                errors[key] = problem
-            else:
-                out[column] = value
+            out[column] = validation.http_url(value, merchant, key, errors)
     ttl = body.get("expiresIn", default_age)
     if isinstance(ttl, bool) or not isinstance(ttl, int) or not 60 <= ttl <= limit_age:
         errors["expiresIn"] = f"must be whole seconds from 60 to {limit_age}"

@@ -3,19 +3,16 @@ headers every page that carries a token needs."""
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, request
 
+from . import weburl
+
 
 def origin_of(url: str | None) -> str | None:
-    """``scheme://host[:port]`` of an http(s) URL, else None."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    """``scheme://host[:port]`` of an http(s) URL as a browser reads it, in ASCII (an
+    internationalised host in punycode: a header is ASCII), else None."""
+    return weburl.origin(url)
 
 
 def nonce() -> str:

@@ -11,17 +11,17 @@ from __future__ import annotations
 import ipaddress
 import re
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
 
 from babel.numbers import get_currency_precision
 
+from . import weburl
 from .i18n import PAYABLE_CURRENCIES
 from .merchants import Merchant
 
 #: The largest amount a request may carry (exclusive): far above any real payment, below
 #: what the gateway's numbers and our formatting handle exactly.
 AMOUNT_LIMIT = Decimal("1e12")
-URL_LIMIT = 2000
+URL_LIMIT = weburl.URL_LIMIT
 EMAIL_LIMIT = 254  # RFC 5321's path limit less the angle brackets
 #: Digits, spaces, brackets and dashes, with an optional leading ``+``.
 _PHONE = re.compile(r"\+?[0-9 ()-]{7,24}")
@@ -110,23 +110,27 @@ def amount(value: object, currency: str | None, errors: dict[str, str], key: str
 
 
 def http_url_error(value: object, merchant: Merchant) -> str | None:
-    """Why ``value`` cannot be a redirect URL for ``merchant`` (None: it can): an
-    absolute http(s) URL, no credentials, no spaces or control characters, and on the
-    merchant's redirect hosts when it names some."""
-    if not isinstance(value, str) or len(value) > URL_LIMIT:
-        return f"must be a URL of at most {URL_LIMIT} characters"
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 (raises on a port that is not a number)
-    except ValueError:  # e.g. "http://[": an unclosed IPv6 bracket
-        return "must be an http(s) URL"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "must be an http(s) URL"
-    if parts.username or parts.password or any(ch.isspace() or ord(ch) < 32 for ch in value):
-        return "must be a plain http(s) URL"
-    if not merchant.redirect_host_allowed(value):
-        return f"host {parts.hostname} is not one of the merchant's redirect hosts"
+    """Why ``value`` cannot be a redirect URL for ``merchant`` (None: it can): the one URL
+    rule (:func:`checkout.weburl.problem`: absolute http(s), no credentials, no spaces or
+    control characters, read as a browser reads it), on the merchant's redirect hosts
+    when it names some."""
+    reason = weburl.problem(value)
+    if reason:
+        return reason
+    url = weburl.parse(value)
+    if not merchant.redirect_host_allowed(url.href):
+        return f"host {url.host} is not one of the merchant's redirect hosts"
     return None
+
+
+def http_url(value: object, merchant: Merchant, key: str, errors: dict[str, str]) -> str | None:
+    """The URL to keep for ``value`` (its serialised form, as the browser will read it),
+    or None with ``errors[key]`` set (see :func:`http_url_error`)."""
+    reason = http_url_error(value, merchant)
+    if reason:
+        errors[key] = reason
+        return None
+    return weburl.parse(value).href
 
 
 def public_endpoint_error(url: str) -> str | None:
@@ -135,14 +139,14 @@ def public_endpoint_error(url: str) -> str | None:
     (a merchant's API key must not reach the operator's internal services). A host name
     is not resolved here: one that resolves to a private address is the operator's
     network policy to stop (an egress proxy or firewall)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".").lower()
-    if parts.scheme != "https":
+    parsed = weburl.parse(url)
+    if parsed is None or parsed.scheme != "https":
         return "must be an https URL"
+    host = parsed.host
     if host == "localhost" or host.endswith(".localhost"):
         return "must not be on this host"
     try:
-        address = ipaddress.ip_address(host)
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return None
     if not address.is_global:

@@ -126,7 +126,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 from babel.numbers import get_currency_precision, list_currencies
@@ -136,7 +136,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import config as config_module
-from .. import i18n, security
+from .. import i18n, security, weburl
 from .. import methods as apm
 from ..cards import card_brand, cvv_length, luhn_valid, mask_pan
 from ..merchants import load_registry
@@ -1284,8 +1284,7 @@ def apm_page(reference: str):
 
 
 def _http_url(url: str | None) -> bool:
-    parts = urlsplit(url or "")
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    return weburl.parse(url) is not None
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")

@@ -4,7 +4,7 @@ redirect links (``/payments/redirect/<publicId>``) and a neutral result page."""
 from __future__ import annotations
 
 import dataclasses
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -19,7 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from .. import security, tokens
+from .. import security, tokens, weburl
 from ..links import RequestError, link_for, validate_checkout
 from ..merchants import URL_KEYS, Merchant
 from ..paths import STATIC
@@ -68,7 +68,7 @@ def _own_result_urls(merchant: Merchant) -> tuple[dict[str, str], Merchant]:
     result page (and the merchant's redirect-host rule widened to admit it)."""
     urls = {key: merchant.default_urls.get(key) or public_base() + url_for("widget.result", kind=kind)
             for key, kind in zip(URL_KEYS, RESULT_KINDS, strict=True)}
-    own_host = urlsplit(public_base()).hostname or ""
+    own_host = weburl.parse(public_base()).host
     if merchant.redirect_hosts and not all(key in merchant.default_urls for key in URL_KEYS):
         merchant = dataclasses.replace(merchant, redirect_hosts=(*merchant.redirect_hosts, own_host))
     return urls, merchant
