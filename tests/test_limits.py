@@ -24,6 +24,7 @@ from checkout import create_app, fingerprints, methods, migrations
 from checkout import store as st
 from checkout.flows import direct as direct_flow
 from checkout.flows import payment as flow
+from checkout.flows import worker
 from checkout.merchants import DEMO_MERCHANT, Merchant
 
 BACK = "http://127.0.0.1:5000/c/token/return"
@@ -513,3 +514,16 @@ def test_simultaneous_submissions_of_one_checkout_charge_once_every_way(app, ctx
     assert kinds.count(won) == 1 and kinds.count("stands") == 7, kinds
     assert charged(app, first) == 1
     assert len(store(app).tries(checkout_id=first.id)) == 1
+
+
+def test_the_worker_forgets_tries_no_limit_counts_any_more(app, ctx):
+    """The tries table does not grow for ever: the worker drops what every window has left."""
+    s = session()
+    assert flow.pay_card(s, card(luhn_pan(901)), ip=CLIENT, back_url=BACK, data={}).kind == "merchant"
+    with store(app).engine.begin() as db:
+        db.execute(st.attempts.insert().values(at=time.time() - 2 * 3600, checkout_id="old", merchant="pbid_test",
+                                               ip=CLIENT, kind="card", outcome="declined"))
+    assert worker.forget_old_tries() == 1
+    with store(app).engine.begin() as db:
+        left = db.execute(select(st.attempts.c.checkout_id)).scalars().all()
+    assert left == [s.id]  # this hour's try is still counted

@@ -35,7 +35,7 @@ from ..gateway import sandbox
 from ..store import Checkout
 from . import direct, notify
 from . import payout as payout_flow
-from .payment import IN_FLIGHT, Session, Step, earlier_payment, limits, reconcile, store
+from .payment import IN_FLIGHT, Limits, Session, Step, earlier_payment, limits, reconcile, store
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,20 @@ def refresh_payouts(now: float | None = None, limit: int = 20) -> int:
     return done
 
 
+#: Seconds between two clean-ups of old payment tries (one DELETE, not one per round).
+FORGET_EVERY = 300
+
+
+def forget_old_tries(now: float | None = None) -> int:
+    """Drop the payment tries that no limit counts any more (older than the longest
+    window of the app's and every merchant's limits): the table stays small."""
+    now = time.time() if now is None else now
+    merchants = current_app.extensions["checkout.merchants"]
+    windows = [max(lim.attempt_window, lim.decline_window)
+               for lim in (Limits.from_config(current_app.config, m) for m in (None, *merchants))]
+    return store().forget_tries(now - max(windows))
+
+
 @dataclass(frozen=True)
 class Round:
     """What one round did."""
@@ -181,6 +195,10 @@ def run_round(worker: str, now: float | None = None) -> Round:
         notices = sandbox.deliver_notices(current_app._get_current_object(), now)
     settled = settle_due(now) + settle_abandoned_due(now) + refresh_payouts(now)
     expired = expire_due(now)
+    clock = time.time() if now is None else now
+    if clock - current_app.extensions.get("checkout.tries_forgotten_at", 0) >= FORGET_EVERY:
+        current_app.extensions["checkout.tries_forgotten_at"] = clock
+        forget_old_tries(now)
     return Round(notified=notify.deliver_due(worker, now), settled=settled, expired=expired,
                  gateway_notices=notices)
 
