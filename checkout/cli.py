@@ -14,6 +14,7 @@ from . import migrations, themes
 from . import store as st
 from .flows import notify, worker
 from .links import RequestError, create_link
+from .pci import pci_cli
 
 link_cli = AppGroup("link", help="Checkout links.")
 
@@ -202,3 +203,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(pci_cli)

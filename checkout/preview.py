@@ -25,11 +25,10 @@ import click
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import create_app, i18n, themes, tokens
+from .chromium import launch
 
 DEFAULT_LOCALES = ("en_US", "ru_RU")
 DEFAULT_VIEWPORTS = ((375, 812), (1280, 800))
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 #: Every state, in walking order: what the screenshot shows, and the HTTP status its page has.
 STATES: dict[str, tuple[str, int]] = {
@@ -161,25 +160,6 @@ def serve() -> Iterator[Site]:
             server.shutdown()
             server.server_close()
             time.sleep(1.0)  # let the sandbox's slow charge finish before its database goes
-
-
-@contextmanager
-def launch():
-    """Debian's Chromium (or ``CHECKOUT_CHROMIUM``) through Playwright."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        raise click.ClickException("the preview needs Playwright: pip install -e '.[dev]'") from None
-    executable = os.environ.get("CHECKOUT_CHROMIUM", "/usr/bin/chromium")
-    if not os.path.exists(executable):
-        raise click.ClickException(f"Chromium not found at {executable}: run `make chromium` "
-                                   "or set CHECKOUT_CHROMIUM")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 # -- walking the states ----------------------------------------------------------------------
@@ -448,7 +428,7 @@ img {{ display: block; width: 320px; height: auto; }}
 def _viewport(ctx, param, values) -> tuple[tuple[int, int], ...]:
     parsed = []
     for value in values:
-        match = re.fullmatch(r"(\d{3,4})x(\d{3,4})", value)
+        match = re.fullmatch(r"(\d{3,4})x(\d{3,4})", value, re.ASCII)
         if not match:
             raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 375x812")
         parsed.append((int(match[1]), int(match[2])))

@@ -59,6 +59,9 @@ def script():
                                    max_age=300, conditional=True)
     # One stable URL for every merchant page: cached briefly, revalidated by ETag.
     response.cache_control.public = True
+    # Merchants' pages load it with integrity="..." crossorigin="anonymous" (`flask pci inventory`):
+    # Subresource Integrity on another origin's script needs CORS.
+    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
@@ -68,7 +71,10 @@ def _own_result_urls(merchant: Merchant) -> tuple[dict[str, str], Merchant]:
     result page (and the merchant's redirect-host rule widened to admit it)."""
     urls = {key: merchant.default_urls.get(key) or public_base() + url_for("widget.result", kind=kind)
             for key, kind in zip(URL_KEYS, RESULT_KINDS, strict=True)}
-    own_host = weburl.parse(public_base()).host
+    own = weburl.parse(public_base())
+    if own is None:  # a Host header no browser sends (no PUBLIC_URL): no page of ours to return to
+        _refuse(_("This payment cannot be started here"), _("Open the payment from the shop's page."), 400)
+    own_host = own.host
     if merchant.redirect_hosts and not all(key in merchant.default_urls for key in URL_KEYS):
         merchant = dataclasses.replace(merchant, redirect_hosts=(*merchant.redirect_hosts, own_host))
     return urls, merchant
