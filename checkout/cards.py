@@ -135,8 +135,10 @@ _LENGTHS: dict[str, tuple[int, ...]] = {
 
 BRANDS: tuple[str, ...] = tuple(UPSTREAM_NAMES.values())
 
-_SEPARATORS = re.compile(r"[\s-]+")
-_DIGITS = re.compile(r"[0-9]*")
+# ASCII grammars (re.ASCII): a Unicode \d reads "١٢/٣٠" (Arabic-Indic digits) as 12/30,
+# as int() does; the card input's script types ASCII digits only.
+_SEPARATORS = re.compile(r"[\s-]+", re.ASCII)
+_DIGITS = re.compile(r"[0-9]*", re.ASCII)
 
 # Cards are issued for at most this many years ahead (card-validator's maxElapsedYear).
 MAX_YEARS_AHEAD = 19
@@ -255,7 +257,7 @@ def mask_pan(number: object) -> str:
     Anything that is not a digit is dropped. Inputs too short to be a card number
     keep only their last four digits, so the mask never reveals a whole short number.
     """
-    digits = re.sub(r"\D", "", str(number)) if isinstance(number, (str, int)) else ""
+    digits = re.sub(r"\D", "", str(number), flags=re.ASCII) if isinstance(number, (str, int)) else ""
     if len(digits) >= 12:
         return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
     keep = 4 if len(digits) > 4 else 0
@@ -274,9 +276,9 @@ def _full_year(year: int, today: date) -> int:
     return full
 
 
-_EXPIRY_SEPARATED = re.compile(r"\s*(\d{1,2})\s*(?:/\s*|\s+)(\d{2}|\d{4})\s*")
-_EXPIRY_DIGITS = re.compile(r"\s*(\d{3,6})\s*")
-_EXPIRY_ISO = re.compile(r"\s*(\d{4})-(\d{1,2})\s*")
+_EXPIRY_SEPARATED = re.compile(r"\s*(\d{1,2})\s*(?:/\s*|\s+)(\d{2}|\d{4})\s*", re.ASCII)
+_EXPIRY_DIGITS = re.compile(r"\s*(\d{3,6})\s*", re.ASCII)
+_EXPIRY_ISO = re.compile(r"\s*(\d{4})-(\d{1,2})\s*", re.ASCII)
 
 
 def parse_expiry(text: object, today: date | None = None) -> tuple[int, int] | None:

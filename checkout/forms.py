@@ -13,12 +13,22 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Form, FormField, StringField, ValidationError
 from wtforms.csrf.core import CSRF
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, StopValidation
 
-from . import addresses, cards, phones, tokens, validation
+from . import addresses, cards, phones, textrules, tokens, validation
 from .methods import Field
 
 CSRF_MAX_AGE = 24 * 3600
+#: What a customer is told of a typed text the one text rule refuses (a pasted control,
+#: bidi or invisible formatting character: :mod:`checkout.textrules`).
+HIDDEN_CHARACTER = _l("This contains a hidden or control character that cannot be used. Please type it again.")
+
+
+def plain_text(form, field) -> None:
+    """A WTForms validator: the field's text follows the one text rule (the field's
+    other checks are not run then: one message says what to fix)."""
+    if field.data and textrules.refused(field.data):
+        raise StopValidation(HIDDEN_CHARACTER)
 
 
 class CheckoutCSRF(CSRF):
@@ -75,7 +85,7 @@ class CardForm(CheckoutForm):
 
     name = StringField(_l("Name on card"), validators=[
         InputRequired(_l("Enter the name on the card.")),
-        Length(max=100, message=_l("The name is too long."))])
+        Length(max=100, message=_l("The name is too long.")), plain_text])
     number = StringField(_l("Card number"))
     expiry = StringField(_l("Expiry date"))
     cvv = StringField(_l("Security code"))
@@ -93,7 +103,7 @@ class CardForm(CheckoutForm):
 
     @property
     def pan(self) -> str:
-        return "".join(ch for ch in self.number.data or "" if ch.isdigit())
+        return "".join(ch for ch in self.number.data or "" if ch in "0123456789")
 
     @property
     def expiry_month_year(self) -> tuple[int, int]:
@@ -315,13 +325,14 @@ class AddressForm(Form):
     ``cleaned`` keeps the address it found (the state as the data's key)."""
 
     country = StringField(_l("Country"))
-    line1 = StringField(_l("Address"), validators=[Length(max=200, message=_l("The address is too long."))])
-    city_area = StringField(_l("Suburb"), validators=[Length(max=100, message=TOO_LONG)])
-    city = StringField(_l("City"), validators=[Length(max=100, message=_l("The city is too long."))])
-    state = StringField(_l("State or region"), validators=[Length(max=100, message=TOO_LONG)])
+    line1 = StringField(_l("Address"), validators=[
+        Length(max=200, message=_l("The address is too long.")), plain_text])
+    city_area = StringField(_l("Suburb"), validators=[Length(max=100, message=TOO_LONG), plain_text])
+    city = StringField(_l("City"), validators=[Length(max=100, message=_l("The city is too long.")), plain_text])
+    state = StringField(_l("State or region"), validators=[Length(max=100, message=TOO_LONG), plain_text])
     postcode = StringField(_l("Postal code"), validators=[
-        Length(max=16, message=_l("The postal code is too long."))])
-    sorting_code = StringField(_l("Sorting code"), validators=[Length(max=16, message=TOO_LONG)])
+        Length(max=16, message=_l("The postal code is too long.")), plain_text])
+    sorting_code = StringField(_l("Sorting code"), validators=[Length(max=16, message=TOO_LONG), plain_text])
 
     def values(self) -> dict[str, str]:
         """What was typed, in the address data's names."""
@@ -372,7 +383,8 @@ class ShippingField(FormField):
 
 
 FIELD_FACTORIES = {
-    "email": lambda: StringField(_l("Email"), validators=[InputRequired(_l("Enter your email address.")), _email]),
+    "email": lambda: StringField(_l("Email"), validators=[InputRequired(_l("Enter your email address.")), plain_text,
+                                                          _email]),
     "phone": lambda: StringField(_l("Phone"), validators=[InputRequired(_l("Enter your phone number.")), _phone]),
     "billing_address": lambda: FormField(AddressForm, label=_l("Billing address")),
     "shipping_address": lambda: ShippingField(AddressForm, label=_l("Shipping address")),

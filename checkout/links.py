@@ -101,8 +101,8 @@ def validate_checkout(body, merchant: Merchant, limit_age: int) -> dict:
             for key, value in data.items():
                 if not _DATA_KEY.fullmatch(str(key)):
                     errors[f"data.{key}"] = "is not a valid field name"
-                elif isinstance(value, bool) or not isinstance(value, (str, int, float)) or len(str(value)) > 255:
-                    errors[f"data.{key}"] = "must be a string of at most 255 characters"
+                else:  # the one text rule, as every free text of the request
+                    validation.text_value(value, f"data.{key}", errors, 255)
             if not any(k.startswith("data") for k in errors):
                 payload["data"] = {k: str(v) for k, v in data.items()}
     theme = body.get("theme")

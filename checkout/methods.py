@@ -60,6 +60,7 @@ from stdnum import bitcoin, iban
 from stdnum.exceptions import ValidationError
 from stdnum.pk import cnic
 
+from . import textrules
 from .method_names import DISPLAY_NAMES
 
 __all__ = ["Field", "Method", "catalogue", "method", "for_checkout", "payout_methods",
@@ -444,13 +445,13 @@ def catalogue() -> list[Method]:
 
 
 def method(type_id) -> Method | None:
-    """The method of this paymentTypeId (an int or its digits), or None."""
+    """The method of this paymentTypeId (an int or its ASCII digits), or None. Not
+    ``int()`` on any text: it reads " 12", "1_2" and "١٢" (Arabic-Indic) as 12."""
     if isinstance(type_id, bool):
         return None
-    try:
-        return _BY_ID.get(int(type_id))
-    except (TypeError, ValueError):
-        return None
+    if isinstance(type_id, str) and textrules.ascii_digits(type_id):
+        type_id = int(type_id)
+    return _BY_ID.get(type_id) if isinstance(type_id, int) else None
 
 
 def is_crypto(m: Method) -> bool:
@@ -677,7 +678,7 @@ def arrange(found: list[Method], country: str | None = None) -> Offer:
 
 # -- validation --------------------------------------------------------------------------
 def _compact(value: str) -> str:
-    return re.sub(r"[\s\-.]", "", value)
+    return re.sub(r"[\s\-.]", "", value, flags=re.ASCII)
 
 
 def _iban(value: str) -> bool:
@@ -715,7 +716,8 @@ _TRON = re.compile(r"^T[1-9A-HJ-NP-Za-km-z]{33}$")
 
 
 def _name(value: str) -> bool:
-    return len(value) <= 100 and any(ch.isalpha() for ch in value) and all(ch.isprintable() for ch in value)
+    # The characters are the one text rule's (validate_fields): ZWNJ in a Persian name is fine.
+    return len(value) <= 100 and any(ch.isalpha() for ch in value)
 
 
 def _btc(value: str) -> bool:
@@ -725,7 +727,8 @@ def _btc(value: str) -> bool:
 
 VALIDATORS = {
     "iban": (_iban, _l("Enter a valid IBAN.")),
-    "ifsc": (lambda v: bool(_IFSC.match(v.upper())), _l("Enter a valid IFSC code (11 characters, like SBIN0001234).")),
+    "ifsc": (lambda v: v.isascii() and bool(_IFSC.match(v.upper())),  # "ﬀ".upper() is "FF"
+             _l("Enter a valid IFSC code (11 characters, like SBIN0001234).")),
     "cnic": (_cnic, _l("Enter a valid 13-digit CNIC number.")),
     "upi_vpa": (lambda v: bool(_UPI.match(v)), _l("Enter a valid UPI ID, like name@bank.")),
     "kr_account": (lambda v: bool(_KR_ACCOUNT.match(v.replace(" ", ""))),
@@ -734,7 +737,8 @@ VALIDATORS = {
     "bank_account": (lambda v: bool(_BANK_ACCOUNT.match(_compact(v))), _l("Enter a valid account number.")),
     "in_mobile": (lambda v: bool(_IN_MOBILE.match(_compact(v))), _l("Enter a valid Indian mobile number.")),
     "pk_mobile": (lambda v: bool(_PK_MOBILE.match(_compact(v))), _l("Enter a valid Pakistani mobile number.")),
-    "phone": (lambda v: bool(_PHONE.match(re.sub(r"[\s\-.()]", "", v))), _l("Enter a valid phone number.")),
+    "phone": (lambda v: bool(_PHONE.match(re.sub(r"[\s\-.()]", "", v, flags=re.ASCII))),
+              _l("Enter a valid phone number.")),
     "document": (lambda v: bool(_DOCUMENT.match(_compact(v).replace("/", ""))), _l("Enter a valid document number.")),
     "name": (_name, _l("Enter a name.")),
     "bitcoin_address": (_btc, _l("Enter a valid Bitcoin address.")),
@@ -744,6 +748,8 @@ VALIDATORS = {
 }
 REQUIRED = _l("This field is required.")
 TOO_LONG = _l("This value is too long.")
+#: A value the one text rule refuses (:mod:`checkout.textrules`).
+HIDDEN_CHARACTER = _l("This contains a hidden or control character that cannot be used. Please type it again.")
 MAX_LENGTH = 256
 
 
@@ -766,6 +772,9 @@ def validate_fields(m: Method, values: dict, *, payout: bool | None = None) -> d
             continue
         if len(value) > MAX_LENGTH:
             errors[f.name] = TOO_LONG
+            continue
+        if textrules.refused(value):
+            errors[f.name] = HIDDEN_CHARACTER
             continue
         if f.validator:
             check, message = VALIDATORS[f.validator]

@@ -8,15 +8,23 @@ import copy
 URL = {"type": "string", "maxLength": 2000, "pattern": "^https?://",
        "description": "http(s) URL; on the merchant's redirect hosts when it has any"}
 
+#: The one text rule (checkout.textrules) every free text of a request follows.
+TEXT_RULE = ("Text: no control characters or line breaks, no bidirectional embedding, override or isolate "
+             "characters, no invisible formatting characters (zero width space, BOM, soft hyphen ...; ZWJ and "
+             "ZWNJ are fine), no lone surrogates or noncharacters. Kept as sent (not normalised). The same rule "
+             "for invoiceId, accountId, every data value and the customer's fields.")
+
 CHECKOUT_PROPERTIES: dict = {
     "amount": {"description": "Greater than 0, with no more decimals than the currency has "
-                              "(JPY none, KWD three). A number or a decimal string.",
+                              "(JPY none, KWD three). A number, or a string of the digits 0-9 with an optional "
+                              "\".\" and decimals (no sign, exponent, underscore or spaces).",
                "anyOf": [{"type": "number", "exclusiveMinimum": True, "minimum": 0},
-                         {"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*$"}],
+                         {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}],
                "example": 10.66},
     "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$", "description": "ISO 4217 code",
                  "example": "USD"},
-    "description": {"type": "string", "maxLength": 255, "example": "Payment for products"},
+    "description": {"type": "string", "maxLength": 255, "example": "Payment for products",
+                    "description": TEXT_RULE},
     "invoiceId": {"anyOf": [{"type": "string", "maxLength": 64}, {"type": "integer"}], "example": "990022"},
     "accountId": {"anyOf": [{"type": "string", "maxLength": 255}, {"type": "integer"}],
                   "example": "john@doe.com"},

@@ -70,7 +70,8 @@ def load_token(token: str, app: Flask | None = None, *, allow_expired: bool = Fa
 PayoutRequestError = RequestError
 
 
-_COUNTRY = re.compile(r"[A-Z]{2}")
+_COUNTRY = re.compile(r"[A-Z]{2}", re.ASCII)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _CUSTOMER_TEXT = {"externalUserId": 128, "firstName": 100, "lastName": 100, "email": 254, "phoneNumber": 32,
                   "dateOfBirth": 10, "documentId": 64}
 _BILLING_TEXT = {"address": 200, "city": 100, "state": 100, "countryCode": 2, "postalCode": 16}
@@ -96,6 +97,8 @@ def _customer(body: dict, errors: dict, required: tuple[str, ...] = CUSTOMER_REQ
         errors["customer.phoneNumber"] = "must be a phone number"
     if out.get("dateOfBirth"):
         try:
+            if not _DATE.fullmatch(out["dateOfBirth"]):  # fromisoformat also takes 19900101, 1990-W01-1
+                raise ValueError
             born = date.fromisoformat(out["dateOfBirth"])
             if not date(1900, 1, 1) <= born <= date.today():
                 raise ValueError
@@ -110,7 +113,8 @@ def _customer(body: dict, errors: dict, required: tuple[str, ...] = CUSTOMER_REQ
             for key, limit in _BILLING_TEXT.items():
                 value = validation.text(billing.get(key), f"customer.billing.{key}", errors, limit, numbers=True)
                 if value:
-                    values[key] = value.upper() if key == "countryCode" else value
+                    # ASCII before upper-casing: "ß".upper() is "SS" (South Sudan).
+                    values[key] = value.upper() if key == "countryCode" and value.isascii() else value
             if values.get("countryCode") and not _COUNTRY.fullmatch(values["countryCode"]):
                 errors["customer.billing.countryCode"] = "must be an ISO 3166-1 alpha-2 code, e.g. DE"
             if values:

@@ -25,6 +25,7 @@ keyed fingerprint (:mod:`checkout.fingerprints`), never by its number."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 import uuid
@@ -324,6 +325,10 @@ def _insert(engine: Engine, table: Table):
     return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
+#: An integer as text, in ASCII digits.
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
 def _typed(table: Table, fields: dict[str, Any]) -> dict[str, Any]:
     """Values as the column's type wants them: SQLite's column affinity made a gateway's
     numeric transaction id text, and a status code given as "4" an integer; PostgreSQL
@@ -333,7 +338,8 @@ def _typed(table: Table, fields: dict[str, Any]) -> dict[str, Any]:
         if value is not None and not isinstance(value, bool):
             if isinstance(table.c[key].type, Text):
                 value = str(value)
-            elif isinstance(table.c[key].type, Integer) and isinstance(value, str) and value.lstrip("-").isdigit():
+            elif isinstance(table.c[key].type, Integer) and isinstance(value, str) \
+                    and _INTEGER.fullmatch(value):  # ASCII: int() also reads "١٢٣"
                 value = int(value)
         out[key] = value
     return out

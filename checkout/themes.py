@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from . import textrules
+
 THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
 LOGOS_DIR = THEMES_DIR / "logos"
 DEFAULT_THEME = "default"
@@ -53,27 +55,27 @@ NAMED_COLORS: dict[str, tuple[int, int, int]] = {
     name: tuple(bytes.fromhex(rgb)) for name, rgb in zip(_WORDS[::2], _WORDS[1::2], strict=True)}
 del _WORDS
 
-_HEX = re.compile(r"#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+# Every grammar is ASCII (re.ASCII): CSS reads only ASCII digits, letters and spaces, so
+# "rgb(١٢٣,0,0)" (Arabic-Indic digits) or "hſl(...)" (U+017F, a case variant of s) would
+# pass a Unicode \d or re.I and then be dropped by the browser.
+_HEX = re.compile(r"#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})", re.ASCII)
 _N = r"(\d{1,3}(?:\.\d{1,4})?|\.\d{1,4})"  # unsigned, at most 3 integer digits, no exponent
 _C = rf"{_N}(%?)"
 # rgb(r, g, b[, a]) / hsl(h, s%, l%[, a]) and the space-separated rgb(r g b[ / a]) / hsl(h s% l%[ / a]);
 # rgba and hsla are aliases, as in CSS Color 4.
 _S = "[ \t]"  # CSS whitespace inside a colour function (no newlines, no Unicode spaces)
-_FUNC = (
-    re.compile(rf"(rgba?|hsla?)\({_S}*{_N}(%|deg)?{_S}*,{_S}*{_C}{_S}*,{_S}*{_C}{_S}*(?:,{_S}*{_C}{_S}*)?\)", re.I),
-    re.compile(rf"(rgba?|hsla?)\({_S}*{_N}(%|deg)?{_S}+{_C}{_S}+{_C}{_S}*(?:/{_S}*{_C}{_S}*)?\)", re.I),
-)
+_FUNC = tuple(re.compile(pattern, re.I | re.ASCII) for pattern in (
+    rf"(rgba?|hsla?)\({_S}*{_N}(%|deg)?{_S}*,{_S}*{_C}{_S}*,{_S}*{_C}{_S}*(?:,{_S}*{_C}{_S}*)?\)",
+    rf"(rgba?|hsla?)\({_S}*{_N}(%|deg)?{_S}+{_C}{_S}+{_C}{_S}*(?:/{_S}*{_C}{_S}*)?\)",
+))
 # Unquoted family names: identifiers separated by single spaces, none starting with a
 # digit, "--" or "-" and a digit (not identifiers, or custom properties' names), and none a
 # CSS-wide keyword or "default" (reserved: "inherit" would change what the property means).
 _IDENT = r"(?:[A-Za-z_]|-[A-Za-z_])[A-Za-z0-9_-]*"
-_FAMILY = re.compile(rf"{_IDENT}(?: {_IDENT})*")
+_FAMILY = re.compile(rf"{_IDENT}(?: {_IDENT})*", re.ASCII)
 _RESERVED_FONT_WORDS = frozenset({"inherit", "initial", "unset", "revert", "revert-layer", "default"})
-# Text that could reorder or hide what is around it: C0 and C1 controls, DEL, and the bidi
-# embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069).
-_TEXT_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_LENGTH = re.compile(r"(\d{1,3}(?:\.\d{1,3})?|\.\d{1,3})(px|rem|em)")
-_LOGO = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_LENGTH = re.compile(r"(\d{1,3}(?:\.\d{1,3})?|\.\d{1,3})(px|rem|em)", re.ASCII)
+_LOGO = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.ASCII)
 _LENGTH_MAX = {"px": 48.0, "rem": 3.0, "em": 3.0}
 
 COLOR_KEYS = {
@@ -108,7 +110,7 @@ def parse_color(value) -> RGBA | None:
     #rrggbbaa; rgb()/rgba() with 0-255 numbers or 0-100% percentages (not mixed);
     hsl()/hsla() with a hue of 0-360 (optionally ``deg``) and percentages; an alpha of
     0-1 or 0-100%; the 148 CSS colour names in any case."""
-    if not isinstance(value, str) or len(value) > 64:
+    if not isinstance(value, str) or len(value) > 64 or not value.isascii():  # "\u212aHAKI".lower() is "khaki"
         return None
     value = value.strip()
     if match := _HEX.fullmatch(value):
@@ -277,8 +279,8 @@ def _check(key: str, value):
     if key in TEXT_LIMITS:
         if not isinstance(value, str) or len(value) > TEXT_LIMITS[key]:
             raise ThemeError(key, f"must be text of at most {TEXT_LIMITS[key]} characters")
-        if _TEXT_FORBIDDEN.search(value):
-            raise ThemeError(key, "must not contain control characters or bidirectional overrides")
+        if reason := textrules.problem(value):  # the one text rule of every free text
+            raise ThemeError(key, reason)
         return value.strip()
     if key == "logo":
         if not isinstance(value, str) or not _LOGO.fullmatch(value):
@@ -355,7 +357,7 @@ def logo_file(identifier: str) -> str | None:
 
 
 # -- presets ----------------------------------------------------------------------------
-_PRESET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_PRESET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.ASCII)
 
 
 def preset_path(name: str) -> Path | None:

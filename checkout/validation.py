@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from babel.numbers import get_currency_precision
 
-from . import weburl
+from . import textrules, weburl
 from .i18n import PAYABLE_CURRENCIES
 from .merchants import Merchant
 
@@ -28,7 +28,15 @@ _PHONE = re.compile(r"\+?[0-9 ()-]{7,24}")
 #: E.164: a number with its country code has at most 15 digits; the shortest in use
 #: (e.g. Niue's +683 and four digits) have 7.
 PHONE_DIGITS = (7, 15)
+#: ``\s`` is Unicode's here on purpose: it refuses (not accepts) every kind of space. The
+#: parts may be non-ASCII (internationalised addresses, RFC 6531: ``имя@почта.рф``);
+#: their characters are held to :mod:`checkout.textrules` as every text is.
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+#: An amount as text: ASCII digits, then optionally ``.`` and more digits. No sign,
+#: exponent, underscore, spaces or other digits (``Decimal`` takes "1_000", " 10",
+#: "1e3" and "١٢٣": the merchant must mean the digits we read).
+_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+AMOUNT_TEXT_REASON = 'must be a number, or a string of the digits 0-9 with an optional ".", like "10.50"'
 
 
 class RequestError(ValueError):
@@ -50,11 +58,16 @@ def text(value: object, key: str, errors: dict[str, str], limit: int, *, require
          numbers: bool = False) -> str | None:
     """A one-line text, stripped; None when absent or blank (``required``: an error
     then). ``numbers``: a JSON number is taken as its text (ids merchants send either
-    way). The limit applies to what is kept, the stripped text."""
+    way). The limit applies to what is kept, the stripped text. Its characters follow
+    the one text rule (:func:`checkout.textrules.problem`: no control, bidi or invisible
+    formatting characters, no lone surrogates), checked on the whole value as sent."""
     if numbers and isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
     if value is not None and not isinstance(value, str):
         errors[key] = "must be a string"
+        return None
+    if value and (reason := textrules.problem(value)):
+        errors[key] = reason
         return None
     stripped = (value or "").strip()
     if not stripped:
@@ -63,16 +76,27 @@ def text(value: object, key: str, errors: dict[str, str], limit: int, *, require
         return None
     if len(stripped) > limit:
         errors[key] = f"must be at most {limit} characters"
-    elif any(ord(ch) < 32 for ch in value):
-        errors[key] = "must not contain control characters"
-    else:
-        return stripped
-    return None
+        return None
+    return stripped
+
+
+def text_value(value: object, key: str, errors: dict[str, str], limit: int) -> str | None:
+    """A free value of ``data``: a string or a JSON number (taken as its text), at most
+    ``limit`` characters, kept as sent (not stripped; blank is a value too) under the one
+    text rule; None with ``errors[key]`` set otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or len(str(value)) > limit:
+        errors[key] = f"must be a string of at most {limit} characters"
+        return None
+    if reason := textrules.problem(str(value)):
+        errors[key] = reason
+        return None
+    return str(value)
 
 
 def currency(value: object, errors: dict[str, str], example: str = "USD") -> str | None:
     """An ISO 4217 code a customer can pay in, upper-cased; ``example`` goes into the reason."""
-    if not isinstance(value, str) or len(value) != 3 or value.upper() not in PAYABLE_CURRENCIES:
+    # ASCII first: "uſd".upper() is "USD" (U+017F, the long s, upper-cases to S).
+    if not isinstance(value, str) or len(value) != 3 or not value.isascii() or value.upper() not in PAYABLE_CURRENCIES:
         errors["currency"] = f"must be an ISO 4217 currency code, e.g. {example}"
         return None
     return value.upper()
@@ -82,15 +106,23 @@ def amount(value: object, currency: str | None, errors: dict[str, str], key: str
     """A positive amount as a plain decimal string with the currency's digits (``"10.50"``,
     ``"1000"`` for JPY). More decimals than the currency has are refused, not rounded:
     the merchant meant some amount, and it is not for us to guess which. Without a
-    valid ``currency`` only the number itself is checked (None is returned)."""
+    valid ``currency`` only the number itself is checked (None is returned).
+
+    A JSON number, or a string of ASCII digits with at most one ``.`` (:data:`_AMOUNT`):
+    no sign, exponent, underscore, spaces, ``Infinity``/``NaN`` or other scripts' digits
+    in a string (the seed sends numbers or ``"10.66"``; ``"1e3"`` is refused rather than
+    read as 1000, as a string is the merchant's exact digits)."""
     if value is None:
         errors[key] = "is required"
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         errors[key] = "must be a number"
         return None
+    if isinstance(value, str) and not amount_text(value):
+        errors[key] = AMOUNT_TEXT_REASON
+        return None
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(str(value))
     except InvalidOperation:
         errors[key] = "must be a number"
         return None
@@ -107,6 +139,12 @@ def amount(value: object, currency: str | None, errors: dict[str, str], key: str
         else:
             return format(number.quantize(step), "f")
     return None
+
+
+def amount_text(value: str) -> bool:
+    """``value`` is an amount as :func:`amount` reads text: ASCII digits with at most one
+    ``.`` and its decimals (no sign, exponent, underscore, spaces or other digits)."""
+    return bool(_AMOUNT.fullmatch(value))
 
 
 def http_url_error(value: object, merchant: Merchant) -> str | None:
@@ -165,4 +203,4 @@ def phone_valid(value: str) -> bool:
     ``(030) 1234-567``): digits, spaces, brackets and dashes, 7 to 15 digits."""
     value = value.strip()
     low, high = PHONE_DIGITS
-    return bool(_PHONE.fullmatch(value)) and low <= sum(ch.isdigit() for ch in value) <= high
+    return bool(_PHONE.fullmatch(value)) and low <= sum(ch in "0123456789" for ch in value) <= high

@@ -78,7 +78,7 @@ def retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # float("²") raises: "²".isdigit() is True
         return float(value)
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - now)

@@ -103,10 +103,14 @@ def test_one_email_rule(email, valid):
     ("10.125", "BHD", "10.125", None),  # the dinar has three
     ("10.1255", "BHD", None, "BHD allows at most 3 decimals"),
     ("0", "USD", None, "must be greater than 0"),
-    ("-1", "USD", None, "must be greater than 0"),
-    ("NaN", "USD", None, "must be greater than 0"),
-    ("1e12", "USD", None, "is too large"),
-    ("ten", "USD", None, "must be a number"),
+    (-1, "USD", None, "must be greater than 0"),
+    ("-1", "USD", None, validation.AMOUNT_TEXT_REASON),  # a string: digits only (the text rules' table has more)
+    (float("nan"), "USD", None, "must be greater than 0"),
+    ("NaN", "USD", None, validation.AMOUNT_TEXT_REASON),
+    (1e12, "USD", None, "is too large"),
+    ("1000000000000", "USD", None, "is too large"),
+    ("1e12", "USD", None, validation.AMOUNT_TEXT_REASON),
+    ("ten", "USD", None, validation.AMOUNT_TEXT_REASON),
     (True, "USD", None, "must be a number"),
     (None, "USD", None, "is required"),
 ])
@@ -184,7 +188,7 @@ def test_any_host_without_redirect_hosts():
     (["a"], True, None, "must be a string"),
     ("x" * 11, False, None, "must be at most 10 characters"),
     ("  " + "x" * 10 + "  ", False, "x" * 10, None),  # the limit is on what is kept
-    ("a\x00b", False, None, "must not contain control characters"),
+    ("a\x00b", False, None, "must not contain control characters or line breaks (U+0000 at character 2)"),
 ])
 def test_text(value, numbers, kept, reason):
     errors: dict[str, str] = {}

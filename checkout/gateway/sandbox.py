@@ -136,7 +136,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import config as config_module
-from .. import i18n, security, weburl
+from .. import i18n, security, textrules, weburl
 from .. import methods as apm
 from ..cards import card_brand, cvv_length, luhn_valid, mask_pan
 from ..merchants import load_registry
@@ -682,7 +682,7 @@ def charge_card():
     merchant = _merchant()
     body = _body()
     card = body.get("card") if isinstance(body.get("card"), dict) else {}
-    pan = "".join(ch for ch in str(card.get("pan", "")) if ch.isdigit())
+    pan = "".join(ch for ch in str(card.get("pan", "")) if ch in "0123456789")
     cvv = str(card.get("cvv", ""))
     try:
         amount = Decimal(str(body.get("amount")))
@@ -693,7 +693,7 @@ def charge_card():
     currency = str(body.get("currency") or "")
     if len(currency) != 3 or not currency.isalpha():
         return _fail("Invalid Currency value")
-    if not 12 <= len(pan) <= 19 or not cvv.isdigit():
+    if not 12 <= len(pan) <= 19 or not textrules.ascii_digits(cvv):
         return _fail("Invalid card data")
     if pan == UNAVAILABLE_CARD:
         return "Service Unavailable", 503
@@ -807,7 +807,7 @@ def _refund(apm_refund: bool):
     merchant = _merchant()
     body = _body()
     tid = body.get("transactionId")
-    if isinstance(tid, bool) or not (isinstance(tid, int) or (isinstance(tid, str) and tid.isdigit())):
+    if isinstance(tid, bool) or not (isinstance(tid, int) or textrules.ascii_digits(tid)):
         return _fail("transactionId is required")
     payment = ledger().get(merchant, id=int(tid))
     if payment is None:
@@ -1100,7 +1100,7 @@ def payout_card():
     merchant = _merchant()
     body = _body()
     amount, currency = _money(body)
-    pan = "".join(ch for ch in str(body.get("pan") or "") if ch.isdigit())
+    pan = "".join(ch for ch in str(body.get("pan") or "") if ch in "0123456789")
     if not 12 <= len(pan) <= 19 or not luhn_valid(pan):
         return _fail("Invalid card data")
     name = str(body.get("name") or "").strip()
@@ -1162,7 +1162,7 @@ def charge_token():
     if card is None or (account and card["account_id"] != account):
         return _fail("Invalid token")
     cvv = body.get("cvv")
-    if cvv is not None and not (str(cvv).isdigit() and len(str(cvv)) == cvv_length(card["brand"])):
+    if cvv is not None and not (textrules.ascii_digits(str(cvv)) and len(str(cvv)) == cvv_length(card["brand"])):
         return _fail("Invalid card data")
     approve = str(cvv) != DECLINE_CVV
     code, reason = (COMPLETED, APPROVED) if approve else (DECLINED, INSUFFICIENT_FUNDS)
@@ -1189,7 +1189,7 @@ def _page_setup() -> None:
 def acs():
     """The issuer's page: the merchant posts PaReq, MD and TermUrl here."""
     pa_req, md, term_url = (request.form.get(k, "") for k in ("PaReq", "MD", "TermUrl"))
-    row = ledger().find(id=md) if md.isdigit() else None
+    row = ledger().find(id=md) if textrules.ascii_digits(md) else None
     if request.method == "GET" or row is None or row["pa_req"] != pa_req or not _http_url(term_url):
         return render_template("sandbox/message.html", title=_("3-D Secure"),
                                message=_("This 3-D Secure request is not valid.")), 400
@@ -1201,7 +1201,7 @@ def acs():
 @bp.post("/acs/submit")
 def acs_submit():
     pa_req, md, term_url = (request.form.get(k, "") for k in ("PaReq", "MD", "TermUrl"))
-    row = ledger().find(id=md) if md.isdigit() else None
+    row = ledger().find(id=md) if textrules.ascii_digits(md) else None
     if row is None or row["pa_req"] != pa_req or not _http_url(term_url):
         abort(400)
     passed = request.form.get("passphrase", "").strip() == PASSPHRASE

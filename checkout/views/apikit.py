@@ -58,6 +58,10 @@ def read_json() -> tuple[Merchant | None, object, Response | None]:
         return None, None, error("Send the body as JSON (Content-Type: application/json)", 415,
                                  {"Content-Type": "must be application/json"})
     try:
-        return merchant, json.loads(request.get_data() or b"null"), None
+        # Strict UTF-8 (RFC 8259), a leading BOM ignored: ``json.loads`` of bytes would also
+        # take UTF-16 and UTF-32, and UTF-8-encoded surrogates ("\xed\xa0\x80") as "\ud800".
+        return merchant, json.loads((request.get_data() or b"null").decode("utf-8-sig")), None
+    except UnicodeDecodeError:  # a ValueError too: say which
+        return None, None, error("The body is not valid UTF-8", 400, {"body": "must be JSON in UTF-8"})
     except (ValueError, RecursionError):
         return None, None, error("The body is not valid JSON", 400, {"body": "must be a JSON object"})

@@ -44,7 +44,7 @@ from ..forms import (
     prefill,
 )
 from ..i18n import currency_digits, format_amount
-from ..validation import RequestError
+from ..validation import RequestError, amount_text
 from . import drafts
 from .page import (
     ALL_MODES,
@@ -352,7 +352,7 @@ def saved(token: str):
     if ok and chosen is None:
         form.card.errors = [_("Choose a saved card.")]
     if ctx.merchant.saved_card_cvv and (len(cvv) != cards.cvv_length(chosen.brand if chosen else None)
-                                        or not cvv.isdigit()):
+                                        or not (cvv.isascii() and cvv.isdigit())):
         form.saved_cvv.errors = [_("Enter the security code.")]
     form.saved_cvv.data = None
     if not ok or form.card.errors or form.saved_cvv.errors:
@@ -541,8 +541,11 @@ def _chosen_amount(ctx: Ctx, form: AmountForm) -> str | None:
     raw = (form.custom_amount.data or "").strip() or (form.amount.data or "").strip()
     field = form.custom_amount if (form.custom_amount.data or "").strip() else form.amount
     digits = currency_digits(ctx.payload["currency"])
+    typed = raw.replace(",", ".").replace(" ", "").replace("\xa0", "").replace("\u202f", "")
     try:
-        value = Decimal(raw.replace(",", ".").replace(" ", "").replace("\xa0", ""))
+        if not amount_text(typed):  # Decimal() would also read "1_000", "1e3" and "١٢٣"
+            raise InvalidOperation
+        value = Decimal(typed)
         if not value.is_finite() or value != value.quantize(Decimal(1).scaleb(-digits)):
             raise InvalidOperation
     except InvalidOperation:

@@ -35,7 +35,7 @@ from wtforms.validators import InputRequired, Length
 
 from .. import cards, methods, payouts, tokens
 from ..flows import payout as flow
-from ..forms import CheckoutForm
+from ..forms import CheckoutForm, plain_text
 from ..merchants import Merchant
 from ..payouts import Payout
 from ..validation import RequestError
@@ -67,7 +67,7 @@ class PayoutCardForm(CheckoutForm):
 
     name = StringField(_l("Name on card"), validators=[
         InputRequired(_l("Enter the name on the card.")),
-        Length(max=100, message=_l("The name is too long."))])
+        Length(max=100, message=_l("The name is too long.")), plain_text])
     number = StringField(_l("Card number"))
 
     def validate(self, extra_validators=None) -> bool:
@@ -80,7 +80,7 @@ class PayoutCardForm(CheckoutForm):
 
     @property
     def pan(self) -> str:
-        return "".join(ch for ch in self.number.data or "" if ch.isdigit())
+        return "".join(ch for ch in self.number.data or "" if ch in "0123456789")
 
     def forget_card_data(self) -> None:
         self.number.data = self.number.raw_data = None
