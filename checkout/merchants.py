@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,12 +122,12 @@ def _merchant_from_json(item: dict) -> Merchant:
             public_id=str(item["publicId"]),
             secret=str(item["secret"]),
             name=str(item.get("name", "")),
-            allowed_origins=_patterns(item, "allowedOrigins", lambda p: weburl.origin_pattern(p)[0]),
+            allowed_origins=_patterns(item, "allowedOrigins", weburl.origin_source),
             redirect_hosts=_patterns(item, "redirectHosts", weburl.host_pattern),
             require_hmac=bool(item.get("requireHmac", False)),
             allow_unsigned_widget=bool(item.get("allowUnsignedWidget", False)),
             allow_unsigned_redirect=bool(item.get("allowUnsignedRedirect", False)),
-            default_urls={k: str(item[k]) for k in URL_KEYS if item.get(k)},
+            default_urls={k: _http_url(item, k) for k in URL_KEYS if item.get(k)},
             saved_card_cvv=bool(item.get("savedCardCvv", False)),
             allow_payouts=bool(item.get("allowPayouts", False)),
             gateway_public_id=str(item.get("gatewayPublicId", "")),
@@ -156,15 +157,18 @@ def _limits(item: dict) -> dict[str, int]:
     return {LIMIT_KEYS[key]: value for key, value in given.items()}
 
 
-def _patterns(item: dict, key: str, normal) -> tuple[str, ...]:
-    """A list of origins or hosts of the merchants file; one that is none refuses the file
+def _patterns(item: dict, key: str, normal: Callable[[str], str]) -> tuple[str, ...]:
+    """A list of origins or hosts of the merchants file, kept in the form they are compared
+    and sent in (``normal``: ASCII, punycode, lower case); one that is none refuses the file
     (a typo must not quietly allow nothing, or everything)."""
     values = item.get(key, ())
-    if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) and normal(v) for v in values):
+    listed = values if isinstance(values, (list, tuple)) else [None]
+    kept = tuple(normal(v) if isinstance(v, str) else "" for v in listed)
+    if not all(kept):
         raise ValueError(f"merchant {item.get('publicId')!r}: {key} must be a list of "
                          + ("origins such as https://shop.example" if key == "allowedOrigins"
                             else "hosts such as shop.example or *.shop.example"))
-    return tuple(values)
+    return kept
 
 
 def _http_url(item: dict, key: str) -> str:

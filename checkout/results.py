@@ -8,8 +8,9 @@ Parameters the merchant put in its own URL are kept and are not part of the sign
 from __future__ import annotations
 
 import time
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode
 
+from . import weburl
 from .querysign import query_matches, sign_query
 
 FIELDS = ("invoiceId", "transactionId", "status", "statusCode", "amount", "currency",
@@ -39,13 +40,19 @@ def verify(query_string: str, secret: str, max_age: float | None = None) -> bool
         return False
     if max_age is not None:
         ts = dict(params).get("ts", "")
-        return ts.isdigit() and time.time() - int(ts) <= max_age
+        return ts.isascii() and ts.isdigit() and time.time() - int(ts) <= max_age
     return True
 
 
 def with_params(url: str, params: dict[str, str]) -> str:
-    """``url`` with ``params`` added to its query (existing parameters kept)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    query = [(k, v) for k, v in query if k not in params] + list(params.items())
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    """``url`` with ``params`` added to its query: parameters of those names replaced, the
+    merchant's others kept exactly as written. An http(s) URL comes back as the browser
+    serialises it (:mod:`checkout.weburl`: ASCII, an internationalised host in punycode),
+    since it goes into a ``Location`` header."""
+    rest, hash_, fragment = url.partition("#")
+    base, _, query = rest.partition("?")
+    kept = [pair for pair in query.split("&") if pair and unquote_plus(pair.partition("=")[0]) not in params]
+    query = "&".join([*kept, urlencode(list(params.items()))] if params else kept)
+    joined = base + ("?" + query if query else "") + hash_ + fragment
+    parsed = weburl.parse(joined)
+    return parsed.href if parsed else joined

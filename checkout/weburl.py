@@ -82,7 +82,8 @@ def host_pattern(pattern: str) -> str:
     no trailing dot ("" when it is no host)."""
     wildcard = pattern.strip().startswith("*.")
     bare = pattern.strip()[2:] if wildcard else pattern.strip()
-    url = parse(f"https://{bare}/") if bare and not any(ch in bare for ch in "/\\@?#:") else None
+    written = f"https://{bare}/"
+    url = parse(written) if bare and not any(ch in bare for ch in "/\\@?#:") and not problem(written) else None
     if url is None:
         return ""
     return ("*." if wildcard else "") + url.host
@@ -101,11 +102,20 @@ def host_matches(host: str, pattern: str) -> bool:
 @functools.lru_cache(maxsize=1024)
 def origin_pattern(pattern: str) -> tuple[str, bool]:
     """An allowed-origin pattern (``https://shop.example``, ``http://localhost:*``) as
-    origins are compared: its ASCII origin, and whether any port is allowed."""
+    origins are compared: its ASCII origin, and whether any port is allowed ("" for the
+    origin when the pattern is none: a path, query or credentials, spaces, another scheme)."""
     any_port = pattern.rstrip("/").endswith(":*")
     base = pattern.rstrip("/")[:-2] if any_port else pattern.rstrip("/")
-    url = parse(base)
-    return (url.origin if url and not url.has_credentials else "", any_port)
+    url = parse(base) if not problem(base) else None
+    return (url.origin if url and url.href == url.origin + "/" else "", any_port)
+
+
+def origin_source(pattern: str) -> str:
+    """An allowed-origin pattern as it is kept and put into CSP ``frame-ancestors``: its
+    ASCII origin, ``:*`` kept ("" when it is no origin). A header is ASCII: an
+    internationalised host in it is a 500 under gunicorn."""
+    base, any_port = origin_pattern(pattern)
+    return base + ":*" if base and any_port else base
 
 
 def origin_matches(pattern: str, candidate: str) -> bool:

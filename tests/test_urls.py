@@ -164,3 +164,84 @@ def test_the_one_url_rule():
     assert not weburl.host_matches("xn--80aairftm.example.evil", "*.магазин.example")
     assert weburl.parse("http://[") is None and weburl.origin(None) is None
     assert weburl.problem("https://shop.example/ok") is None
+
+
+@pytest.mark.parametrize("url, hosts, allowed", [
+    ("https://shop.example./back", ["shop.example"], True),  # a trailing dot: the same host
+    ("https://SHOP.EXAMPLE/back", ["shop.example"], True),
+    ("https://shop.example/back", ["Shop.Example."], True),
+    ("https://shop.example.evil.example/", ["shop.example"], False),
+    ("https://evil.example\\@shop.example/", ["shop.example"], False),
+    ("https://evil。example/", ["shop.example"], False),  # fullwidth dots: evil.example
+    ("https://evil。example/", ["evil.example"], True),
+    ("https://shоp.example/", ["shop.example"], False),  # a Cyrillic "о": xn--shp-..., another host
+    ("https://xn--80aairftm.example/", ["магазин.example"], True),
+    ("https://магазин.example/", ["xn--80aairftm.example"], True),
+])
+def test_hosts_compare_in_the_form_the_browser_goes_to(tmp_path, url, hosts, allowed):
+    answer = link(shop(tmp_path, redirectHosts=hosts), **{key: url for key in URL_KEYS})
+    assert (answer.status_code == 200) == allowed, (url, hosts, answer.json)
+    if not allowed:
+        assert "cancelUrl" in answer.json["errors"]
+
+
+def test_the_frame_ancestors_of_an_internationalised_shop_are_ascii(tmp_path):
+    """``allowedOrigins: ["https://магазин.example"]`` went into ``frame-ancestors`` as
+    written (a 500 under gunicorn), and ``?embed=1`` without ``origin`` compared that raw
+    pattern with itself in punycode: 403."""
+    client = shop(tmp_path, allowedOrigins=["https://Магазин.example/"])
+    path = path_of(link(client, **OWN))
+    page = client.get(path)
+    assert page.status_code == 200
+    assert page.headers["Content-Security-Policy"].endswith("frame-ancestors https://xn--80aairftm.example")
+    embedded = client.get(path, query_string={"embed": "1"})
+    assert embedded.status_code == 200
+    assert 'data-parent-origin="https://xn--80aairftm.example"' in text(embedded)
+    # An origin no browser sends is refused, not replaced by the merchant's only one.
+    assert client.get(path, query_string={"embed": "1", "origin": "http://["}).status_code == 403
+
+
+def test_a_host_header_no_browser_sends_is_no_500_on_the_widget(client):
+    """Without PUBLIC_URL the widget's own result page is on the request's host; one that
+    is no host (``localhost:99999``) was an AttributeError."""
+    answer = client.get("/widget/checkout", headers={"Host": "localhost:99999", "Sec-Fetch-Dest": "iframe"},
+                        query_string={"publicId": "pbid_test", "amount": "1.00", "currency": "USD",
+                                      "origin": "http://localhost:1"})
+    assert answer.status_code == 400
+
+
+def test_the_redirect_back_keeps_the_merchants_query_as_written(tmp_path):
+    client = shop(tmp_path)
+    made = link(client, **{**OWN, "successUrl": "https://магазин.example/s?ref=a%2Bb;c&status=forged&x"})
+    page = client.get(path_of(made))
+    paid = client.post(f"{path_of(made)}/card", data=card_data(text(page)))
+    went = paid.headers["Location"]
+    assert went.isascii() and went.startswith("https://xn--80aairftm.example/s?ref=a%2Bb;c&x&")
+    assert "forged" not in went and "status=Completed" in went
+
+
+def test_a_merchants_default_urls_are_kept_as_the_browser_reads_them(tmp_path):
+    with pytest.raises(ValueError, match="cancelUrl"):
+        shop(tmp_path, cancelUrl="javascript:alert(1)")
+    client = shop(tmp_path, allowUnsignedWidget=True, redirectHosts=["магазин.example"],
+                  **{key: f"https://Магазин.example/{key}" for key in URL_KEYS})
+    answer = client.get("/widget/checkout", headers={"Sec-Fetch-Dest": "iframe"},
+                        query_string={"publicId": "pbid_shop", "amount": "1.00", "currency": "USD",
+                                      "origin": "https://shop.example"})
+    assert answer.status_code == 303
+    page = client.get(answer.headers["Location"], headers={"Sec-Fetch-Dest": "iframe"})
+    assert page.status_code == 200
+    assert "https://xn--80aairftm.example" in page.headers["Content-Security-Policy"]
+
+
+def test_origin_and_host_patterns():
+    assert weburl.origin_source("https://Магазин.example/") == "https://xn--80aairftm.example"
+    assert weburl.origin_source("http://LOCALHOST:*") == "http://localhost:*"
+    assert weburl.origin_source("https://shop.example:443") == "https://shop.example"
+    for pattern in ("shop.example", "https://shop.example/path", "https://u@shop.example", " https://shop.example",
+                    "javascript:x", "https://shop.example?x"):
+        assert weburl.origin_source(pattern) == "", pattern
+    assert weburl.origin_matches("http://localhost:*", "http://localhost:5000")
+    assert not weburl.origin_matches("http://localhost:*", "http://localhost.evil.example")
+    for pattern in ("shop\t.example", "shop .example", "shop.example/", "*.", "shop.example:443"):
+        assert weburl.host_pattern(pattern) == "", pattern

@@ -104,8 +104,9 @@ def embed_args(merchant: Merchant) -> dict[str, str]:
     merchant's allowed origins (the exact origin results are posted to)."""
     if request.args.get("embed") != "1":
         return {}
-    origin = security.origin_of(request.args.get("origin"))
-    if not origin and len(exact := [o for o in merchant.allowed_origins if not o.endswith(":*")]) == 1:
+    named = request.args.get("origin")
+    origin = security.origin_of(named)  # None for one no browser sends (``http://[``): refused below
+    if not named and len(exact := [o for o in merchant.allowed_origins if not o.endswith(":*")]) == 1:
         origin = exact[0]
     if not origin or not merchant.origin_allowed(origin):
         abort(problem_page(_("This checkout cannot be shown here"),
