@@ -187,7 +187,7 @@ def test_the_demo_store_is_the_landing_page(client):
     csp = response.headers["Content-Security-Policy"]
     assert "frame-src 'self'" in csp and "frame-ancestors 'none'" in csp
     nonce = csp.split("'nonce-", 1)[1].split("'", 1)[0]
-    assert f'<script src="/widget.js" nonce="{nonce}">' in html
+    assert re.search(rf'<script src="/widget.js" integrity="sha384-[A-Za-z0-9+/=]+" nonce="{nonce}">', html)
     assert "<script>" not in html and " on" + "click=" not in html
 
 
