@@ -9,7 +9,7 @@ MO := $(PO:.po=.mo)
 AXE_VERSION ?= 4.14.1
 AXE := build/node/node_modules/axe-core/axe.min.js
 
-.PHONY: install run worker serve sandbox test test-fast lint chromium postgresql catalogs extract update-catalogs clean axe baselines
+.PHONY: install run worker serve sandbox test test-fast lint chromium postgresql catalogs extract update-catalogs clean axe baselines bench
 
 install: $(STAMP) $(MO)
 
@@ -75,6 +75,11 @@ test: install chromium axe postgresql
 # Everything but the browser tests (SQLite and PostgreSQL), for a quick round.
 test-fast: install postgresql
 	$(BIN)/pytest -q -m "not browser"
+
+# The performance figures (README "Performance"): page weight, first paint in Chromium,
+# the server under load, memory. One benchmark alone: make bench BENCH=server
+bench: install chromium
+	$(BIN)/python -m bench.run $(BENCH)
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,9 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from flask_compress import Compress
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, i18n, logmask, migrations, security, store
+from . import assets, cli, fragments, i18n, logmask, migrations, security, store, timing
 from . import config as config_module
 from .flows import notify, worker
 from .gateway import sandbox
@@ -39,9 +40,16 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("WTF_CSRF_ENABLED", True)
     app.secret_key = app.config["SECRET_KEYS"][0]
 
+    timing.init_app(app)  # first: its after_request runs last, after the compression
     i18n.init_app(app)
     security.init_app(app)
+    # Pages and API answers in brotli or gzip (static files: precompressed, checkout/assets.py).
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_STREAMS", False)
+    Compress(app)
+    assets.init_app(app)
     page.init_app(app)
+    fragments.init_app(app)
     app.register_blueprint(pay.bp)
     app.register_blueprint(direct.bp)
     app.register_blueprint(api.bp)
@@ -57,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["MODE"] == "sandbox":
         app.register_blueprint(demo.bp)
     cli.init_app(app)
+    timing.init_view_mark(app)  # last: its after_request runs first
     if config_module.flag(app.config["WORKER_IN_PROCESS"]) and not app.config.get("TESTING") \
             and migrations.flask_command() in (None, "run"):  # not in `flask worker`, `db upgrade`...
         # sandbox `make run`: notifications arrive with nothing else started (set the event to stop it)

@@ -48,7 +48,7 @@ def country_code(value: str | None) -> str:
     return ALIASES.get(code, code)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=64)  # every locale of i18n.LOCALES
 def country_names(locale: str) -> tuple[tuple[str, str], ...]:
     """(ISO 3166-1 alpha-2 code, name in ``locale``) of every inhabited country, sorted
     by name with the Unicode Collation Algorithm."""
@@ -59,7 +59,7 @@ def country_names(locale: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found, key=lambda item: key(item[1])))
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=64)
 def _names_by_code(locale: str) -> dict[str, str]:
     return dict(country_names(locale))
 
@@ -69,7 +69,7 @@ def country_name(code: str, locale: str) -> str:
     return _names_by_code(locale).get(code, code)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=1024)
 def countries_first(locale: str, first: str | None) -> tuple[tuple[str, str], ...]:
     """:func:`country_names` with ``first`` (the customer's country) at the top."""
     names = country_names(locale)

@@ -50,6 +50,10 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_INTERVAL": 1.0,  # seconds between the worker's rounds
     "WORKER_IN_PROCESS": None,  # run the worker in a thread of the app (`make run` sets it)
     "LIMIT_LOOPBACK": None,  # sandbox: apply the per-address and per-card limits to 127.0.0.1 and ::1 too
+    "SAVED_CARDS_SECONDS": 120,  # a customer's saved cards are asked of the gateway at most this often
+    "SERVER_TIMING": None,  # Server-Timing header (app and gateway time); default: on in sandbox mode
+    "COMPRESS_LEVEL": 6,  # gzip level of pages and API answers (Flask-Compress)
+    "COMPRESS_BR_LEVEL": 4,  # brotli quality of pages and API answers: ~0.2 ms for a page
 }
 
 _NUMBERS = {"GATEWAY_TIMEOUT": float, "TOKEN_MAX_AGE": int, "TOKEN_MIN_AGE": int,
@@ -58,7 +62,8 @@ _NUMBERS = {"GATEWAY_TIMEOUT": float, "TOKEN_MAX_AGE": int, "TOKEN_MIN_AGE": int
             "ATTEMPT_WINDOW": int, "UNSIGNED_MAX_ATTEMPTS_PER_IP": int, "UNSIGNED_MAX_ATTEMPTS_PER_MERCHANT": int,
             "PENDING_GRACE": float, "PENDING_REFRESH": int,
             "SANDBOX_SLOW_SECONDS": float, "TRUSTED_PROXIES": int, "NOTIFY_TIMEOUT": float,
-            "CHECK_TIMEOUT": float, "WORKER_INTERVAL": float}
+            "CHECK_TIMEOUT": float, "WORKER_INTERVAL": float, "COMPRESS_LEVEL": int, "COMPRESS_BR_LEVEL": int,
+            "SAVED_CARDS_SECONDS": float}
 
 
 class ConfigError(RuntimeError):

@@ -163,7 +163,7 @@ def phone_choices(payload: dict) -> tuple[PhoneCountry, ...]:
     return _phone_choices(_locale(), customer_country(payload))
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=1024)
 def _phone_choices(locale: str, first: str | None) -> tuple[PhoneCountry, ...]:
     return tuple(PhoneCountry(code, f"{name} +{phones.calling_code(code)}", phones.example(code) or "")
                  for code, name in addresses.countries_first(locale, first) if phones.calling_code(code))

@@ -20,9 +20,10 @@ from urllib.parse import urlsplit
 
 import click
 
+from .assets import describe, url_path
 from .chromium import launch
-from .paths import STATIC, TEMPLATES
-from .security import integrity_of, sri
+from .paths import TEMPLATES
+from .security import integrity_of
 
 #: Why each script is on the payment pages (6.4.3's "written justification").
 REASONS: dict[str, str] = {
@@ -44,9 +45,9 @@ REASONS: dict[str, str] = {
 NOT_PAYMENT_PAGES = ("demo_", "sandbox/")
 
 _SCRIPT = re.compile(r"<script\b[^>]*>", re.ASCII)
-_STATIC = re.compile(r"url_for\('static', filename='([^']+)'\)", re.ASCII)
+_STATIC = re.compile(r"asset_url\('([^']+)'\)", re.ASCII)
 _WIDGET = "url_for('widget.script')"
-_STYLESHEET = re.compile(r"<link\b[^>]*rel=\"stylesheet\"[^>]*>", re.ASCII)
+_INLINE_CSS = re.compile(r"inline_asset\('([^']+\.css)'\)", re.ASCII)
 _USES = re.compile(r"{%-?\s*(?:extends|include|import|from)\s+\"([^\"]+)\"", re.ASCII)
 _NONCE = re.compile(r"'nonce-[^']*'", re.ASCII)
 #: The response headers ``pci watch`` records (11.6.1: "security-impacting HTTP headers").
@@ -58,6 +59,7 @@ WATCHED_HEADERS = ("content-security-policy", "x-frame-options", "referrer-polic
 @dataclass(frozen=True)
 class Script:
     path: str  # under static/
+    url: str  # where the pages load it from (content-hashed)
     integrity: str
     size: int
     reason: str | None
@@ -103,28 +105,31 @@ def inventory() -> dict:
              if not name.startswith(NOT_PAYMENT_PAGES)}
     merchant = ["js/widget.js"]  # the merchant's own page loads it, from /widget.js
     names = sorted({s for scripts in pages.values() for s in scripts if s != "inline"} | set(merchant))
-    scripts = {n: asdict(Script(path=n, integrity=sri(n), size=(STATIC / n).stat().st_size, reason=REASONS.get(n)))
-               for n in names}
+    assets = {n: describe(n) for n in names}
+    scripts = {n: asdict(Script(path=n, url="/widget.js" if n in merchant else url_path(a), integrity=a.integrity,
+                                size=len(a.body), reason=REASONS.get(n)))
+               for n, a in assets.items()}
     inline = sorted(name for name, found in pages.items() if "inline" in found)
-    stylesheets = sorted({m[1] for source in _template_sources().values() for tag in _STYLESHEET.findall(source)
-                          if (m := _STATIC.search(tag))})
+    stylesheets = sorted({m for source in _template_sources().values() for m in _INLINE_CSS.findall(source)})
     return {"pages": pages, "merchantPage": merchant, "scripts": scripts, "inlineScripts": inline,
-            "stylesheets": {n: sri(n) for n in stylesheets},
+            "stylesheets": {n: describe(n).integrity for n in stylesheets},
             "unjustified": [n for n, s in scripts.items() if not s["reason"]]}
 
 
 def format_inventory(data: dict) -> str:
     lines = ["PCI DSS 6.4.3: scripts the payment pages can load", ""]
     for name, script in data["scripts"].items():
-        lines += [f"/static/{name}  {script['size']} bytes", f"  integrity  {script['integrity']}",
+        lines += [f"{script['url']}  {script['size']} bytes", f"  integrity  {script['integrity']}",
                   f"  why        {script['reason'] or 'NO REASON GIVEN'}",
                   "  loaded by  " + ", ".join([p for p, s in data["pages"].items() if name in s]
                                               + (["the merchant's page, from /widget.js (add integrity=\"...\" "
                                                   "crossorigin=\"anonymous\" to its script tag)"]
                                                  if name in data["merchantPage"] else [])), ""]
     lines.append("Inline scripts on payment pages: " + (", ".join(data["inlineScripts"]) or "none"))
-    lines.append("Stylesheets: " + ", ".join(f"/static/{n} {h}" for n, h in data["stylesheets"].items()))
-    lines.append("Every script and stylesheet tag carries integrity=...; the CSP allows only nonce'd scripts.")
+    lines.append("Stylesheets: " + ", ".join(f"{n} inlined in a nonce'd style element, {h}"
+                                             for n, h in data["stylesheets"].items()))
+    lines.append("Every script tag carries integrity=...; the CSP allows only nonce'd scripts; scripts are served "
+                 "at content-hashed /assets/ URLs, so a URL names one file for ever.")
     return "\n".join(lines)
 
 

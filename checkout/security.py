@@ -3,15 +3,12 @@ headers every page that carries a token needs."""
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import secrets
-from pathlib import Path
 
 from flask import Flask, Response, g, request
 
 from . import weburl
-from .paths import STATIC
 
 
 def origin_of(url: str | None) -> str | None:
@@ -23,18 +20,6 @@ def origin_of(url: str | None) -> str | None:
 def integrity_of(body: bytes) -> str:
     """A Subresource Integrity value (SHA-384) of ``body``."""
     return "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode("ascii")
-
-
-@functools.lru_cache(maxsize=64)
-def _file_integrity(path: Path, mtime_ns: int) -> str:
-    return integrity_of(path.read_bytes())
-
-
-def sri(filename: str) -> str:
-    """The ``integrity`` of a static file (``js/forms.js``) for the templates' script and
-    stylesheet tags: a served file that is not these bytes is refused by the browser."""
-    path = STATIC / filename
-    return _file_integrity(path, path.stat().st_mtime_ns)
 
 
 def nonce() -> str:
@@ -87,7 +72,6 @@ def content_security_policy() -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = nonce
-    app.jinja_env.globals["sri"] = sri
 
     @app.after_request
     def _headers(response: Response) -> Response:

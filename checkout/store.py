@@ -345,6 +345,20 @@ def _typed(table: Table, fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def unsaved_checkout(checkout_id: str, merchant: str, invoice_id: str | None, amount: str, currency: str,
+                     payload: dict | None = None) -> Checkout:
+    """A checkout as :meth:`Store.ensure` would make it (open, nothing tried), not stored:
+    what a page shows before anything happened, without writing."""
+    now = time.time()
+    return Checkout(
+        id=checkout_id, merchant=merchant, invoice_id=invoice_id, amount=amount, currency=currency, state=OPEN,
+        transaction_id=None, seen_transactions="", status=None, status_code=None, reason=None, reason_code=None,
+        masked_pan=None, brand=None, declines=0, charges=0, created_at=now, updated_at=now,
+        payload=json.dumps(payload, separators=(",", ":"), ensure_ascii=False) if payload is not None else None,
+        expires_at=float(payload["exp"]) if payload and payload.get("exp") is not None else None,
+        parent_id=(payload or {}).get("parent"))
+
+
 class _Tables:
     """One engine's transactions: writes (SQLite: BEGIN IMMEDIATE) and reads."""
 

@@ -22,29 +22,10 @@ from pg import PostgresCluster, find_bin
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from checkout import create_app, migrations, results
+from checkout.examples import SEED_CHECKOUT_REQUEST
 from checkout.gateway import sandbox
 from checkout.store import make_engine
 
-SEED_CHECKOUT_REQUEST = {
-    "amount": 10.66, "currency": "USD", "description": "Payment for products", "invoiceId": "990022",
-    "accountId": "john@doe.com", "successUrl": "https://example.com/success",
-    "failureUrl": "https://example.com/failure", "pendingUrl": "https://example.com/pending",
-    "cancelUrl": "https://example.com/cancel", "locale": "en_US", "ip": "10.20.30.40",
-    "data": {"firstName": "John", "lastName": "Doe"},
-    "page": {
-        "logo": "merchant-logo", "leftContainerBackgroundColor": "#172650", "merchantTitle": "Merchant #1",
-        "priceHeadingColor": "#fff", "backLinkColor": "#5D6784", "backLinkHoverColor": "#fff",
-        "bodyFont": "BlinkMacSystemFont, Segoe UI, Roboto, Helvetica Neue, Ubuntu, sans-serif",
-        "payButtonColor": "#172650", "payButtonTextColor": "#9b8a8a", "payButtonWithPrice": True,
-        "rightContainerBackgroundColor": "#fff", "rightContainerHeadingColor": "#2E2522",
-        "formLabelColor": "#514643", "formErrorColor": "#DC2F2E", "formControlBorderColor": "#e0e0e0",
-        "formControlBorderRadius": "6px", "footerColor": "#A2A8B9",
-        "footerIcons": ["secure-connection", "verified-by-visa", "mastercard-secure-code", "mir-accept",
-                        "american-express", "pci-dss"],
-        "footerText": "This is footer text that is displayed",
-        "fields": ["email", "phone", "shipping_address", "billing_address"],
-    },
-}
 DEMO_AUTH = ("pbid_test", "test_secret")
 #: Values for the form sections the seed example's ``page.fields`` adds (email, phone,
 #: billing and shipping address); harmless where a form has no such section.
@@ -221,7 +202,7 @@ def hand_over_target(response) -> str:
     html = response.get_data(as_text=True)
     link = re.search(r'<a class="pay button" href="([^"]+)" (data-handover|data-bank-auto)', html)
     assert link, "not a hand-over page"
-    assert ("js/handover.js" if link[2] == "data-handover" else "js/bank.js") in html
+    assert ("/assets/js/handover." if link[2] == "data-handover" else "/assets/js/bank.") in html
     return unescape(link[1])
 
 

@@ -337,6 +337,16 @@ def test_prefilled_from_the_requests_data(app, client):
     assert '<option value="GB" selected>' in html
     assert "checked" in page.fields["same_as_billing"]
     assert page.fields["phone"]["value"] == "441632960909"  # as sent; read in the country beside it
-    assert '<option value="GB" data-example="0121 234 5678" selected>' in html
+    assert '<option value="GB" selected>United Kingdom +44</option>' in html
+    assert "For example, 0121 234 5678" in html  # the chosen country's example, in the page
+    assert "data-example=" not in html  # the others' are asked for when the country changes
+
+
+def test_a_countrys_example_phone_number_is_asked_for(client):
+    answer = client.get("/phone-example/FR")
+    assert answer.status_code == 200 and answer.json == {"example": "01 23 45 67 89"}
+    assert "public" in answer.headers["Cache-Control"]
+    assert client.get("/phone-example/ZZ").json == {"example": None}
+    assert client.get("/phone-example/%3Cscript%3E").json == {"example": None}
     us = text(client.get(link(client, countryCode="US", state="california", invoice="addr-us")))
     assert '<option value="CA" selected>California</option>' in us  # a state named as people write it

@@ -108,7 +108,7 @@ def start_3ds(client, path: str) -> dict:
     posted = post_card(client, path, number=ADVANCED_3DS)
     assert posted.status_code == 303 and urlsplit(posted.headers["Location"]).path == f"{path}/bank"
     bank = client.get(local(posted.headers["Location"]))
-    assert bank.status_code == 200 and "data-bank-auto" in text(bank) and "js/bank.js" in text(bank)
+    assert bank.status_code == 200 and "data-bank-auto" in text(bank) and "/assets/js/bank." in text(bank)
     form = Forms(text(bank)).form("/sandbox/acs")
     assert {"PaReq", "MD", "TermUrl"} <= set(form["fields"])
     return form["fields"]
@@ -276,7 +276,7 @@ def test_the_last_five_minutes_say_how_long_is_left(client, make_link, monkeypat
     html = text(client.get(path))
     assert "This payment link expires soon. Time left:" in html
     seconds, shown = re.search(r'data-countdown data-seconds="(\d+)".*?>(\d:\d\d)</span>', html, re.S).groups()
-    assert 230 <= int(seconds) <= 241 and shown in ("3:59", "4:00") and "js/countdown.js" in html
+    assert 230 <= int(seconds) <= 241 and shown in ("3:59", "4:00") and "/assets/js/countdown." in html
 
 
 def test_the_expired_page_keeps_the_merchant_and_a_way_back(app, client, make_link, monkeypatch):

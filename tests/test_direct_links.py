@@ -356,7 +356,8 @@ def test_crypto_quote_page_then_settled(app, client):
     assert svg.startswith("<svg") and "<path" in svg
     timer = re.search(r'role="timer"[^>]*data-seconds="(\d+)"[^>]*>(\d+:\d\d)<', html)
     assert timer and 890 <= int(timer.group(1)) <= 900 and timer.group(2) in ("15:00", "14:59", "14:58")
-    assert re.search(r'<script src="/static/js/countdown.js" integrity="sha384-[^"]+" nonce="[^"]+"', html)
+    countdown = r'<script src="/assets/js/countdown\.[0-9a-f]{12}\.js" integrity="sha384-[^"]+" nonce="[^"]+"'
+    assert re.search(countdown, html)
     assert f'href="{path}/return">Check payment status</a>' in html
     assert client.get(f"{path}/return").status_code in (202, 303)
     time.sleep(PENDING_SECONDS + 0.2)

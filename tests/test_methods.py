@@ -448,7 +448,7 @@ def test_the_page_shows_the_groups_as_fieldsets_in_the_countrys_order(client, ma
     # search box, which has no name: it is never sent
     assert html.count('name="paymentTypeId"') == 58 and html.count(" required") >= 1
     assert 'id="method-search"' in html and 'aria-controls="method-list"' in html and 'id="method-list"' in html
-    assert "Matching methods: {shown} of 58" in html and "js/method-search.js" in html
+    assert "Matching methods: {shown} of 58" in html and "/assets/js/method-search." in html
 
 
 def test_choosing_a_grouped_method_hands_over_to_its_page(app, client, make_link):

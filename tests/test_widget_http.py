@@ -20,7 +20,7 @@ OPTIONS = {"publicId": "pbid_test", "amount": "68.54", "currency": "EUR", "invoi
 def test_widget_js_is_served_as_a_script(client):
     response = client.get("/widget.js")
     assert response.status_code == 200
-    assert response.mimetype == "application/javascript"
+    assert response.mimetype == "text/javascript"  # RFC 9239: the one JavaScript type
     assert "public" in response.headers["Cache-Control"] and "max-age=300" in response.headers["Cache-Control"]
     assert response.headers.get("ETag")
     source = response.get_data(as_text=True)

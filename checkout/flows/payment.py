@@ -29,11 +29,14 @@ from ..gateway import GatewayError, Outcome, open_gateway
 from ..gateway.base import CREATED, STATUS_NAMES, WAITING_CODES, CryptoQuote, Gateway, SavedCard
 from ..merchants import Merchant
 from ..store import Checkout, Store
+from ..ttlcache import TTLCache
 from .merchant import check_fields, payment_check
 
 log = logging.getLogger(__name__)
 
 #: A payment under way: the gateway has it, or may have it.
+#: The most customers whose saved cards one process keeps (see :func:`saved_cards`).
+SAVED_CARDS_KEPT = 10_000
 IN_FLIGHT = (st.PROCESSING, st.AWAITING_3DS, st.PENDING)
 #: States a new attempt may start from (declines within the limit).
 PAYABLE = (st.OPEN, st.DECLINED)
@@ -135,6 +138,7 @@ class Session:
     payload: dict
     merchant: Merchant
     checkout: Checkout
+    saved: bool = True  # False: its row is not made yet (see open_session)
 
     @property
     def id(self) -> str:
@@ -150,7 +154,9 @@ class Session:
         return self.payload.get("data") or {}
 
     def refresh(self) -> Checkout:
-        self.checkout = store().get(self.id)
+        found = store().get(self.id)
+        if found is not None:
+            self.checkout, self.saved = found, True
         return self.checkout
 
 
@@ -173,11 +179,31 @@ def limits(merchant: Merchant | None = None) -> Limits:
     return Limits.from_config(current_app.config, merchant)
 
 
-def open_session(payload: dict, merchant: Merchant) -> Session:
-    """The checkout of a verified token, its row made on first sight."""
+def open_session(payload: dict, merchant: Merchant, *, create: bool = True) -> Session:
+    """The checkout of a verified token, its row made on first sight. ``create=False``
+    (a page's GET): a row not made yet stays unmade, and the session holds the checkout
+    as it would be made (open, nothing tried), so that showing a page writes nothing;
+    :func:`stored` makes it before any change."""
+    if not create:
+        found = store().get(payload["cid"])
+        if found is not None and (found.payload is not None or payload is None):
+            return Session(payload, merchant, found)
+        if found is None:
+            return Session(payload, merchant, st.unsaved_checkout(
+                payload["cid"], merchant.public_id, payload.get("invoiceId"), payload["amount"],
+                payload["currency"], payload=payload), saved=False)
     row = store().ensure(payload["cid"], merchant.public_id, payload.get("invoiceId"), payload["amount"],
                          payload["currency"], payload=payload)
     return Session(payload, merchant, row)
+
+
+def stored(s: Session) -> Session:
+    """``s`` with its checkout's row made (see :func:`open_session`)."""
+    if not s.saved:
+        s.checkout = store().ensure(s.id, s.merchant.public_id, s.payload.get("invoiceId"), s.payload["amount"],
+                                    s.payload["currency"], payload=s.payload)
+        s.saved = True
+    return s
 
 
 def known_session(checkout_id: str, merchant: Merchant) -> Session | None:
@@ -237,6 +263,7 @@ def expire(s: Session) -> bool:
     """The merchant ends an open checkout (``POST /checkout/<id>/expire``): it can no
     longer be paid. False when it is in flight or final (nothing changes)."""
     lim = limits()
+    stored(s)
     moved = store().transition(s.id, (st.OPEN,), st.EXPIRED) or \
         store().transition(s.id, (st.DECLINED,), st.EXPIRED, max_declines=lim.max_declines)
     s.refresh()
@@ -397,6 +424,7 @@ def record(s: Session, outcome: Outcome, from_states: tuple[str, ...], ip: str |
     gets its outcome with the move (``Store.transition``)."""
     fields = _answer_fields(outcome)
     if outcome.kind == "completed":
+        forget_saved_cards(s)
         store().transition(s.id, from_states, st.COMPLETED, reason=outcome.reason,
                            reason_code=outcome.reason_code, saved_token=outcome.token, **fields)
         c = s.refresh()
@@ -502,19 +530,45 @@ def card_expiry(card: CardDetails) -> str:
     return f"{card.expiry_month:02d}/{year}"
 
 
+def _saved_cards_cache() -> TTLCache:
+    cache = current_app.extensions.get("checkout.saved_cards")
+    if cache is None:
+        cache = current_app.extensions.setdefault(
+            "checkout.saved_cards", TTLCache(SAVED_CARDS_KEPT, float(current_app.config["SAVED_CARDS_SECONDS"])))
+    return cache
+
+
 def saved_cards(s: Session) -> list[SavedCard]:
     """The customer's saved cards (by the checkout's accountId), or none when the gateway
     cannot say right now: the page still works with a new card. Unsigned checkouts get
-    none: whoever typed the accountId is not known to own it."""
+    none: whoever typed the accountId is not known to own it.
+
+    Asked of the gateway once per ``SAVED_CARDS_SECONDS`` per customer and process, not
+    on every view (a reload, a form sent back with an error): a payment of this process
+    that completes for the customer forgets them (:func:`record`), so a card just saved
+    shows at once; one saved elsewhere shows within the period. A failed answer is not
+    kept."""
     account = s.payload.get("accountId")
     if not account or s.payload.get("unsigned"):
         return []
+    cache, key = _saved_cards_cache(), (s.merchant.public_id, account)
+    found = cache.get(key)
+    if found is not None:
+        return list(found)
     with open_gateway(s.merchant) as gateway:
         try:
-            return gateway.saved_cards(account)
+            found = tuple(gateway.saved_cards(account))
         except GatewayError as exc:
             log.info("checkout %s: saved cards unavailable (%s)", s.id, exc)
             return []
+    cache.set(key, found)
+    return list(found)
+
+
+def forget_saved_cards(s: Session) -> None:
+    """The customer's saved cards are asked again on the next view (a card may be saved)."""
+    if s.payload.get("accountId"):
+        _saved_cards_cache().discard((s.merchant.public_id, s.payload["accountId"]))
 
 
 def pay_saved(s: Session, card: SavedCard, cvv: str | None, *, ip: str | None) -> Step:

@@ -135,8 +135,8 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .. import assets, i18n, security, textrules, weburl
 from .. import config as config_module
-from .. import i18n, security, textrules, weburl
 from .. import methods as apm
 from ..cards import card_brand, cvv_length, luhn_valid, mask_pan
 from ..merchants import load_registry
@@ -1436,6 +1436,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_ledger(app)
     i18n.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
     app.register_blueprint(bp)
     if not app.config.get("TESTING"):
         _notifier(app)

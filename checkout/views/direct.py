@@ -62,7 +62,7 @@ def _context(token: str) -> tuple[Ctx, apm.Method]:
     """The checkout of a direct link and its method. The link may be past its ``exp``
     here: a payment already under way can still be followed; starting one cannot
     (:func:`_require_live`)."""
-    ctx = load_context(token, allow_expired=True, modes=("apm",))
+    ctx = load_context(token, allow_expired=True, modes=("apm",), create=True)  # a direct link's GET starts a payment
     m = apm.method(ctx.payload.get("paymentTypeId"))
     currency = ctx.payload["currency"]
     if m is None or not m.payin:

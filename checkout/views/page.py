@@ -9,6 +9,7 @@ from flask import Flask, Response, abort, current_app, g, redirect, render_templ
 from flask_babel import gettext as _
 
 from .. import results, security, themes, tokens
+from ..assets import asset_url
 from ..cards import BRAND_NAMES
 from ..flows.payment import CANCELLED_STATUS, EXPIRED_STATUS, ResultKind, Session, open_session, pending_status
 from ..forms import CardForm
@@ -123,10 +124,12 @@ def frame_for(merchant: Merchant) -> None:
     security.allow_framing([g.embed_args["origin"]] if g.embed_args else merchant.allowed_origins)
 
 
-def load_context(token: str, allow_expired: bool = False, modes: tuple[str, ...] = ("payment",)) -> Ctx:
+def load_context(token: str, allow_expired: bool = False, modes: tuple[str, ...] = ("payment",),
+                 create: bool | None = None) -> Ctx:
     """Verify the token and set up the page: locale, framing, form targets, store row.
     A bad or expired token, or one of another ``mode`` than these pages serve, ends
-    the request with a page that says so."""
+    the request with a page that says so. ``create``: make the checkout's row now if it
+    is not made yet (default: for a POST; a GET that only shows a page writes nothing)."""
     g.locale = None
     try:
         payload = tokens.load_checkout(token, allow_expired=allow_expired)
@@ -152,8 +155,8 @@ def load_context(token: str, allow_expired: bool = False, modes: tuple[str, ...]
                            _("Ask the merchant for another way to pay."), 501))
     security.allow_form_action(*(payload.get(k) for k in ("successUrl", "failureUrl", "pendingUrl", "cancelUrl")),
                                gateway_origin())
-    s = open_session(payload, merchant)
-    return Ctx(payload=s.payload, merchant=s.merchant, checkout=s.checkout, token=token)
+    s = open_session(payload, merchant, create=request.method != "GET" if create is None else create)
+    return Ctx(payload=s.payload, merchant=s.merchant, checkout=s.checkout, saved=s.saved, token=token)
 
 
 def refuse_cross_site(message: str | None = None) -> None:
@@ -278,7 +281,13 @@ def form_first_error(form) -> str | None:
     return None
 
 
+def brand_icons() -> dict[str, str]:
+    """The URL of each card brand's mark, for card-input.js (the URLs are content-hashed)."""
+    return {brand: asset_url(f"brands/{brand}.svg") for brand in BRAND_NAMES}
+
+
 def init_app(app: Flask) -> None:
     app.context_processor(_page_names)
+    app.add_template_global(brand_icons)
     app.add_template_global(form_first_error)
 

@@ -194,9 +194,9 @@ def _quote_url(ctx: Ctx, method: methods.Method) -> str:
     return url_for("direct.page", token=tokens.sign_checkout(payload), **g.get("embed_args", {}))
 
 
-def render_state(ctx: Ctx) -> Response:
-    """The page for where the checkout stands now."""
-    c = ctx.refresh()
+def render_state(ctx: Ctx, fresh: bool = False) -> Response:
+    """The page for where the checkout stands now (``fresh``: ``ctx`` was just read)."""
+    c = ctx.checkout if fresh else ctx.refresh()
     final = final_page(ctx)
     if final is not None:
         return final
@@ -312,7 +312,7 @@ def page(token: str):
         return expired_page(ctx)
     if ctx.payload.get("mode") == "cashier":
         return _drafted_cashier(ctx, drafts.fresh(ctx.checkout.form_draft, since=ctx.checkout.updated_at))
-    return render_state(ctx)
+    return render_state(ctx, fresh=True)
 
 
 @bp.post("/c/<token>/card")
@@ -472,7 +472,7 @@ def abandon(token: str):
 def back(token: str):
     """Back from a gateway redirect, or the confirming page's check: ask the gateway,
     never trust the query string."""
-    ctx = load_context(token, allow_expired=True)
+    ctx = load_context(token, allow_expired=True, create=True)
     return render_step(ctx, flow.reconcile(ctx, ip=request.remote_addr))
 
 
@@ -501,7 +501,7 @@ def standing_json(token: str):
 
 @bp.get("/c/<token>/cancel")
 def cancel(token: str):
-    ctx = load_context(token, allow_expired=True)
+    ctx = load_context(token, allow_expired=True, create=True)
     return render_step(ctx, flow.cancel(ctx))
 
 

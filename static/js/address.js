@@ -78,9 +78,8 @@
     var field = select.closest('.field');
     var input = field && field.querySelector('input[type=tel]');
     if (!input) return;
-    select.addEventListener('change', function () {
-      var option = select.options[select.selectedIndex];
-      var example = option && option.dataset.example;
+    var asked = null;
+    var show = function (option, example) {
       var hint = field.querySelector('[data-hint-template]');
       if (!example) return;
       if (hint) hint.textContent = hint.dataset.hintTemplate.replace('{example}', example);
@@ -88,6 +87,18 @@
         var country = option.text.replace(/\s\+\d+$/, '');
         input.dataset.msgPattern = input.dataset.msgTemplate.replace('{country}', country).replace('{example}', example);
       }
+    };
+    select.addEventListener('change', function () {
+      // The example number is asked for (one small cacheable answer), not in every option.
+      var option = select.options[select.selectedIndex];
+      if (!option || !option.value || !select.dataset.exampleUrl || !window.fetch) return;
+      if (asked) asked.abort();
+      asked = window.AbortController ? new AbortController() : null;
+      fetch(select.dataset.exampleUrl.replace('ZZ', option.value),
+            {signal: asked && asked.signal, credentials: 'same-origin'})
+        .then(function (r) { return r.ok ? r.json() : {}; })
+        .then(function (data) { if (select.value === option.value) show(option, data.example); })
+        .catch(function () {});
     });
   }
 

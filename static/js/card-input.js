@@ -21,10 +21,10 @@
   function showBrand(label, brand, name) {
     label.textContent = '';
     if (!brand) { return; }
-    var base = label.closest('form').getAttribute('data-brand-icons');
-    if (base) {
+    var icons = JSON.parse(label.closest('form').getAttribute('data-brand-icons') || '{}');
+    if (icons[brand]) {
       var img = document.createElement('img');
-      img.src = base + brand + '.svg';
+      img.src = icons[brand];
       img.alt = '';
       img.width = 40;
       img.height = 24;
