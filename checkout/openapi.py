@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 
+from .i18n import LOCALES
+
 URL = {"type": "string", "maxLength": 2000, "pattern": "^https?://",
        "description": "http(s) URL; on the merchant's redirect hosts when it has any"}
 
@@ -32,8 +34,10 @@ CHECKOUT_PROPERTIES: dict = {
     "failureUrl": {**URL, "example": "https://example.com/failure"},
     "pendingUrl": {**URL, "example": "https://example.com/pending"},
     "cancelUrl": {**URL, "example": "https://example.com/cancel"},
-    "locale": {"type": "string", "example": "en_US",
-               "description": "en_US or ru_RU; absent or another: the customer's browser language, else en_US"},
+    "locale": {"type": "string", "example": "en_US", "x-locales": list(LOCALES),
+               "description": "The page's language: one of x-locales (the 50 locales the checkout has pages "
+                              "in), as POSIX (pt_BR), BCP 47 (pt-BR) or a bare language (pt), in any case. "
+                              "Absent or another: the customer's browser language, else en_US (never an error)"},
     "ip": {"type": "string", "description": "The payer's IPv4 or IPv6 address", "example": "10.20.30.40"},
     "data": {"type": "object", "maxProperties": 40,
              "description": "Customer data: names of letters, digits and _ (up to 40 characters), "

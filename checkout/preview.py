@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
+from babel import Locale
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import create_app, i18n, themes, tokens
@@ -62,7 +63,7 @@ VOLATILE = ("[data-field=ts], [data-field=signature], [data-field=transactionId]
             "#crypto-address, img.qr, #countdown, [data-countdown]")
 
 # Text that overflows its box: clipped text, inputs and buttons too narrow for their text,
-# and anything reaching past the viewport's right edge.
+# and anything reaching past the viewport's right edge (or its left one, right to left).
 OVERFLOW_JS = """() => {
   const vw = window.innerWidth, wide = document.documentElement.scrollWidth > vw, out = [];
   const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
@@ -78,6 +79,8 @@ OVERFLOW_JS = """() => {
       out.push(`${name(el)} "${text(el)}" needs ${el.scrollWidth}px in a ${el.clientWidth}px box`);
     } else if (wide && box.right > vw + 1) {
       out.push(`${name(el)} "${text(el)}" ends at ${Math.round(box.right)}px, past the ${vw}px viewport`);
+    } else if (box.left < -1) {  // right to left: past the viewport's left edge
+      out.push(`${name(el)} "${text(el)}" starts at ${Math.round(box.left)}px, before the viewport`);
     }
   }
   if (wide && !out.length) {
@@ -386,18 +389,27 @@ def render(theme: str, out: Path, locales=DEFAULT_LOCALES, viewports=DEFAULT_VIE
 
 
 def contact_sheet(report: Report) -> str:
+    """The index.html of a preview: one section per locale (its name in its own language,
+    ``dir`` for right-to-left ones), each a table of every state by viewport."""
     e = html.escape
-    columns = [(locale, viewport) for locale in report.locales for viewport in report.viewports]
-    head = "".join(f"<th>{e(locale)} · {w}×{h}</th>" for locale, (w, h) in columns)
-    rows = []
-    for state, (about, _status) in STATES.items():
-        cells = []
-        for locale, viewport in columns:
-            name = report.shots.get((state, locale, viewport))
-            cells.append(f'<td><a href="{e(name)}"><img src="{e(name)}" alt="{e(state)}, {e(locale)}, '
-                         f'{viewport[0]}×{viewport[1]}" loading="lazy"></a></td>' if name else "<td>missing</td>")
-        rows.append(f'<tr id="{e(state)}"><th scope="row"><h2>{e(state)}</h2><p>{e(about)}</p></th>'
-                    f'{"".join(cells)}</tr>')
+    sections, toc = [], []
+    for locale in report.locales:
+        name = Locale.parse(locale).get_display_name(locale) or locale
+        toc.append(f'<li><a href="#{e(locale)}">{e(locale)}</a> <span lang="{e(locale.replace("_", "-"))}">'
+                   f'{e(name)}</span></li>')
+        head = "".join(f"<th>{w}×{h}</th>" for w, h in report.viewports)
+        rows = []
+        for state, (about, _status) in STATES.items():
+            cells = []
+            for viewport in report.viewports:
+                shot = report.shots.get((state, locale, viewport))
+                cells.append(f'<td><a href="{e(shot)}"><img src="{e(shot)}" alt="{e(state)}, {e(locale)}, '
+                             f'{viewport[0]}×{viewport[1]}" loading="lazy"></a></td>' if shot else "<td>missing</td>")
+            rows.append(f'<tr><th scope="row"><h3>{e(state)}</h3><p>{e(about)}</p></th>{"".join(cells)}</tr>')
+        direction = "rtl" if locale in i18n.RTL_LOCALES else "ltr"
+        sections.append(f'<section id="{e(locale)}"><h2>{e(locale)} · <span lang="{e(locale.replace("_", "-"))}" '
+                        f'dir="{direction}">{e(name)}</span></h2>\n<table>\n<thead><tr><th>state</th>{head}</tr>'
+                        f'</thead>\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n</table></section>")
     problems = "".join(f"<li>{e(p)}</li>" for p in report.problems)
     return f"""<!doctype html>
 <html lang="en">
@@ -409,21 +421,18 @@ body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #1a1f36; }}
 table {{ border-collapse: collapse; }}
 th, td {{ border: 1px solid #d0d4dc; padding: .5rem; vertical-align: top; text-align: left; }}
 th[scope=row] {{ width: 14rem; font-weight: normal; }}
-h2 {{ font-size: 1.1rem; margin: 0 0 .25rem; }}
+h3 {{ font-size: 1.1rem; margin: 0 0 .25rem; }}
 img {{ display: block; width: 320px; height: auto; }}
 .problems {{ color: #a0151a; }}
+nav ul {{ columns: 4; }}
 </style>
 </head>
 <body>
 <h1>Theme “{e(report.theme)}”</h1>
 <p>{e(report.summary)}</p>
 {f'<h2 class="problems">Problems</h2><ul class="problems">{problems}</ul>' if problems else ''}
-<table>
-<thead><tr><th>state</th>{head}</tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody>
-</table>
+<nav aria-label="Locales"><ul>{"".join(toc)}</ul></nav>
+{chr(10).join(sections)}
 </body>
 </html>
 """
@@ -445,7 +454,8 @@ def _viewport(ctx, param, values) -> tuple[tuple[int, int], ...]:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Where the PNG files and index.html go.")
 @click.option("--locale", "locales", multiple=True,
-              help="en_US or ru_RU (the locales the checkout has); both when not given. Repeatable.")
+              help="A locale the checkout has (en_US, ar, pt_BR...; README \"Languages\"), or all of them: "
+                   "all. en_US and ru_RU when not given. Repeatable.")
 @click.option("--viewport", "viewports", multiple=True, callback=_viewport,
               help="WIDTHxHEIGHT; 375x812 and 1280x800 when not given. Repeatable.")
 def preview_command(theme: str, out: Path, locales: tuple[str, ...], viewports) -> None:
@@ -455,6 +465,8 @@ def preview_command(theme: str, out: Path, locales: tuple[str, ...], viewports) 
     if theme not in themes.presets():
         raise click.BadParameter(f"unknown theme {theme!r}; presets: {', '.join(themes.presets())}",
                                  param_hint="--theme")
+    if "all" in locales:
+        locales = i18n.LOCALES
     for locale in locales:
         if locale not in i18n.LOCALES:  # another would show en_US pages under its name
             raise click.BadParameter(f"{locale!r} is not a locale the checkout has pages in; "

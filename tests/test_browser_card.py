@@ -220,7 +220,7 @@ def test_wrong_number_keeps_other_fields(site, page):
 
 def test_page_in_russian(site, page):
     page.goto(site.link(locale="ru_RU"))
-    assert page.get_attribute("html", "lang") == "ru"
+    assert page.get_attribute("html", "lang") == "ru-RU"
     assert page.text_content("#amount").replace("\xa0", " ").replace("\u202f", " ").strip() == "10,66 $"
 
 

@@ -89,7 +89,7 @@ def shop(site):
         html = SHOP_WIDGET.format(checkout=checkout_origin, nonce=nonce, options=request.args["options"])
         return Response(html, headers={"Content-Security-Policy": (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-            f"frame-src {checkout_origin}")})
+            f"frame-src {checkout_origin}; connect-src {checkout_origin}")})
 
     @app.get("/links")
     def links():
@@ -335,6 +335,23 @@ def assert_modal_closed_and_focus_restored(page) -> None:
 
 WIDGET_OPTIONS = {"publicId": "pbid_test", "amount": 68.54, "currency": "EUR", "description": "Mug",
                   "accountId": "foo@bar.com"}
+
+
+def test_the_widget_speaks_the_customers_language_from_the_catalogues(site, page, shop):
+    """The dialog's own words are the catalogue's, right to left for Arabic; the frame
+    inside is the Arabic payment page."""
+    open_widget(page, shop, **WIDGET_OPTIONS, invoiceId="wdg-ar-" + secrets.token_hex(3), locale="ar")
+    poll(page, "document.querySelector('dialog.ckw-dialog').getAttribute('dir') === 'rtl'")
+    dialog = page.locator("dialog.ckw-dialog")
+    assert dialog.get_attribute("lang") == "ar"
+    arabic = site.app.test_client().get("/widget/texts?locale=ar").json
+    assert arabic["title"] != "Secure payment" and arabic["dir"] == "rtl"
+    assert page.text_content(f"#{dialog.get_attribute('aria-labelledby')}") == arabic["title"]
+    assert page.get_attribute(".ckw-close", "aria-label") == arabic["close"]
+    assert page.get_attribute("iframe.ckw-frame", "title") == arabic["frame"]
+    frame = page.frame_locator("iframe.ckw-frame")
+    frame.locator("#number").wait_for()
+    assert frame.locator("html").get_attribute("dir") == "rtl"
 
 
 def test_widget_payment_declined_then_approved(site, page, shop):

@@ -184,7 +184,7 @@ def test_the_payment_page_in_russian(client, make_link, ru):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     text = _visible_text(html)
-    assert '<html lang="ru"' in html
+    assert '<html lang="ru-RU" dir="ltr"' in html
     pay = ru.get("Pay %(amount)s").string % {"amount": _amount("ru_RU")}
     assert CYRILLIC.search(pay)
     assert _squash(pay) in text, f"pay button {pay!r} not on the page:\n{text}"
@@ -199,7 +199,7 @@ def test_the_payment_page_in_english_has_no_russian(client, make_link):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     text = _visible_text(html)
-    assert '<html lang="en"' in html
+    assert '<html lang="en-US" dir="ltr"' in html
     assert _squash(f"Pay {_amount('en_US')}") in text
     assert "Card number" in text
     assert not CYRILLIC.search(text), f"Cyrillic on the en_US page: {CYRILLIC.findall(text)}\n{text}"
@@ -211,11 +211,11 @@ def _token(path: str) -> str:
 
 
 @pytest.mark.parametrize(("accept", "lang"), [
-    ("en-GB,ru;q=0.9", "en"),  # quality order first: en-GB (English) before ru
-    ("ru-RU,ru;q=0.9,en-US;q=0.8", "ru"),
-    ("de-DE,ru;q=0.8,en;q=0.5", "ru"),  # no German pages: the next language the browser takes
-    ("ru;q=0.5,en-GB;q=0.9", "en"),
-    ("de,fr;q=0.9", "en"), ("ru;q=0", "en"),  # nothing we have (q=0 is "not this"): en_US
+    ("en-GB,ru;q=0.9", "en-GB"),  # quality order first: en-GB before ru
+    ("ru-RU,ru;q=0.9,en-US;q=0.8", "ru-RU"),
+    ("xx-XX,ru;q=0.8,en;q=0.5", "ru-RU"),  # no pages in xx: the next language the browser takes
+    ("ru;q=0.5,en-GB;q=0.9", "en-GB"), ("de-AT,fr;q=0.9", "de-DE"),
+    ("xx,yy;q=0.9", "en-US"), ("ru;q=0", "en-US"),  # nothing we have (q=0 is "not this"): en_US
 ])
 def test_a_link_without_a_locale_follows_the_browser(client, make_link, accept, lang):
     response = client.get(make_link(locale=None), headers={"Accept-Language": accept})
@@ -223,7 +223,7 @@ def test_a_link_without_a_locale_follows_the_browser(client, make_link, accept, 
     assert f'<html lang="{lang}"' in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("locale", ["de_DE", "fr", "xx-YY"])
+@pytest.mark.parametrize("locale", ["sr_RS", "xx", "xx-YY"])
 def test_a_locale_we_have_no_pages_in_leaves_it_to_the_browser(app, client, make_link, locale):
     from checkout import tokens
 
@@ -231,16 +231,17 @@ def test_a_locale_we_have_no_pages_in_leaves_it_to_the_browser(app, client, make
     with app.app_context():
         assert "locale" not in tokens.load_checkout(_token(path))  # stored as absent, not as en_US
     russian = client.get(path, headers={"Accept-Language": "ru-RU,ru;q=0.9"})
-    assert '<html lang="ru"' in russian.get_data(as_text=True)
+    assert '<html lang="ru-RU"' in russian.get_data(as_text=True)
     english = client.get(path)
-    assert '<html lang="en"' in english.get_data(as_text=True)
+    assert '<html lang="en-US"' in english.get_data(as_text=True)
 
 
 def test_the_checkout_locale_wins_over_the_browser(app, client, make_link):
     from checkout import tokens
 
-    for locale, stored, accept, lang in (("ru_RU", "ru_RU", "en-US", "ru"), ("en_US", "en_US", "ru", "en"),
-                                         ("ru-RU", "ru_RU", "en", "ru"), ("en_GB", "en_US", "ru", "en")):
+    for locale, stored, accept, lang in (("ru_RU", "ru_RU", "en-US", "ru-RU"), ("en_US", "en_US", "ru", "en-US"),
+                                         ("ru-RU", "ru_RU", "en", "ru-RU"), ("en_GB", "en_GB", "ru", "en-GB"),
+                                         ("pt", "pt_BR", "ru", "pt-BR"), ("AR-eg", "ar", "en", "ar")):
         path = make_link(locale=locale)
         with app.app_context():
             assert tokens.load_checkout(_token(path))["locale"] == stored
@@ -258,7 +259,7 @@ def test_an_expired_link_says_so_in_the_links_language(app, client, make_link, m
     response = client.post(f"{path}/card", data={"name": "Jane Doe"}, headers={"Accept-Language": "en-US"})
     assert response.status_code == 410 and page.status_code == 200
     html = response.get_data(as_text=True)
-    assert '<html lang="ru"' in html
+    assert '<html lang="ru-RU"' in html
     assert ru.get("This payment link has expired").string in _visible_text(html)
     assert "expired" not in html
 

@@ -425,14 +425,14 @@ def test_embedded_pages_frame_for_the_origin_and_tell_the_parent(client):
     assert page.status_code == 200
     assert f"frame-ancestors {origin}" in page.headers["Content-Security-Policy"]
     html = text(page)
-    assert f'data-parent-origin="{origin}"' in html and "js/embed.js" in html
+    assert f'data-parent-origin="{origin}"' in html and "/assets/js/embed." in html
     action = Forms(html).forms[0]["action"]
     assert action.endswith("/card?embed=1&origin=http://localhost:8123") or "embed=1" in action
     response = client.post(action, data={**form_fields(html), "number": "4242424242424242"})
     assert "embed=1" in response.headers["Location"]
     html = text(client.get(response.headers["Location"]))
     assert 'data-payout-result="processed"' in html and f'data-payout-id="{answer["payoutId"]}"' in html
-    assert "js/payout-embed.js" in html and "shop.example" not in html  # the parent handles the result
+    assert "/assets/js/payout-embed." in html and "shop.example" not in html  # the parent handles the result
     refused = client.get(local(answer["iframeUrls"]["card"]) + "?embed=1&origin=https://evil.example")
     assert refused.status_code == 403
 
@@ -479,7 +479,7 @@ def make_link(client):
 def test_pages_in_russian(client):
     answer = create(client, locale="ru_RU")
     html = text(client.get(local(answer["iframeUrls"]["card"])))
-    assert '<html lang="ru"' in html and "Номер карты" in html and "Получить" in html
+    assert '<html lang="ru-RU"' in html and "Номер карты" in html and "Получить" in html
     html = text(follow(client, card_payout(client, answer, "4242424242424242")))
     assert "Выплата отправлена" in html and "Статус: Отправлена" in html
     assert "Your payout" not in html

@@ -53,10 +53,20 @@ def preview_site():
 @pytest.mark.parametrize("theme", themes.presets())
 def test_preview_matches_baselines(theme, browser, preview_site, tmp_path):
     locales, viewports = matrix(theme)
+    compare(theme, theme, locales, viewports, browser, preview_site, tmp_path)
+
+
+def test_right_to_left_pages_match_their_baselines(browser, preview_site, tmp_path):
+    """Arabic and Hebrew, mirrored, on a phone and a desktop (tests/baselines/default-rtl/)."""
+    compare(themes.DEFAULT_THEME, "default-rtl", ("ar", "he_IL"), preview.DEFAULT_VIEWPORTS, browser, preview_site,
+            tmp_path)
+
+
+def compare(theme, baselines, locales, viewports, browser, preview_site, tmp_path):
     report = preview.render(theme, tmp_path, locales, viewports, browser=browser, site=preview_site)
     assert not report.problems, "the preview found problems:\n" + "\n".join(report.problems)
     assert len(report.shots) == len(preview.STATES) * len(locales) * len(viewports)
-    folder = BASELINES / theme
+    folder = BASELINES / baselines
     if UPDATE:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -69,10 +79,10 @@ def test_preview_matches_baselines(theme, browser, preview_site, tmp_path):
             failures.append(f"{name}: no baseline; create it with `make baselines` "
                             "(CHECKOUT_UPDATE_BASELINES=1 .venv/bin/pytest tests/test_visual.py)")
             continue
-        problem = difference(tmp_path / name, folder / name, ARTIFACTS / theme / name)
+        problem = difference(tmp_path / name, folder / name, ARTIFACTS / baselines / name)
         if problem:
-            (ARTIFACTS / theme).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(tmp_path / name, ARTIFACTS / theme / f"actual-{name}")
+            (ARTIFACTS / baselines).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(tmp_path / name, ARTIFACTS / baselines / f"actual-{name}")
             failures.append(f"{name}: {problem}")
-    assert not failures, (f"theme {theme!r} differs from tests/baselines/{theme}/ (if intended: `make baselines`):\n"
-                          + "\n".join(failures))
+    assert not failures, (f"theme {theme!r} differs from tests/baselines/{baselines}/ (if intended: "
+                          "`make baselines`):\n" + "\n".join(failures))

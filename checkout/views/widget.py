@@ -11,18 +11,18 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
+    jsonify,
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
 
-from .. import security, tokens, weburl
+from .. import assets, i18n, security, tokens, weburl
 from ..links import RequestError, link_for, validate_checkout
 from ..merchants import URL_KEYS, Merchant
-from ..paths import STATIC
 from ..querysign import query_matches
 from ..urls import public_base
 
@@ -55,14 +55,10 @@ def _checkout_url(payload: dict, **query: str) -> str:
 
 @bp.get("/widget.js")
 def script():
-    response = send_from_directory(STATIC / "js", "widget.js", mimetype="application/javascript",
-                                   max_age=300, conditional=True)
-    # One stable URL for every merchant page: cached briefly, revalidated by ETag.
-    response.cache_control.public = True
-    # Merchants' pages load it with integrity="..." crossorigin="anonymous" (`flask pci inventory`):
-    # Subresource Integrity on another origin's script needs CORS.
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    # One stable URL for every merchant page: cached briefly, revalidated by ETag. Merchants'
+    # pages load it with integrity="..." crossorigin="anonymous" (`flask pci inventory`, the
+    # hash of these very bytes): Subresource Integrity on another origin's script needs CORS.
+    return assets.send(assets.manifest().get("js/widget.js"), "public, max-age=300")
 
 
 # -- the widget's unsigned options --------------------------------------------------------
@@ -78,6 +74,25 @@ def _own_result_urls(merchant: Merchant) -> tuple[dict[str, str], Merchant]:
     if merchant.redirect_hosts and not all(key in merchant.default_urls for key in URL_KEYS):
         merchant = dataclasses.replace(merchant, redirect_hosts=(*merchant.redirect_hosts, own_host))
     return urls, merchant
+
+
+@bp.get("/widget/texts")
+def texts() -> Response:
+    """The widget's own words in the customer's language (``?locale=`` as the widget's
+    options give it, else the browser's): widget.js asks for them when it opens its
+    dialog, so that they come from the catalogues like every other text, not from the
+    script. Public and cacheable: nothing of any checkout."""
+    g.locale = request.args.get("locale")
+    response = jsonify({
+        "lang": i18n.current_lang(), "dir": i18n.text_direction(),
+        "title": _("Secure payment"), "close": _("Close"), "frame": _("Payment form"),
+        "slow": _("The payment form is taking long to load. You can close this window and try again."),
+    })
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["Access-Control-Allow-Origin"] = "*"  # asked for from the merchant's page
+    if not g.locale:
+        response.vary.add("Accept-Language")
+    return response
 
 
 @bp.get("/widget/checkout")

@@ -27,12 +27,9 @@
   var NONCE = script.nonce || script.getAttribute("nonce") || "";
   var FIELDS = ["publicId", "amount", "currency", "description", "invoiceId", "accountId", "locale"];
   var FAIL_REASONS = {"checkout:failure": "declined", "checkout:pending": "pending", "checkout:cancel": "cancelled"};
-  var TEXT = {
-    en: {title: "Secure payment", close: "Close", frame: "Payment form",
-         slow: "The payment form is taking long to load. You can close this window and try again."},
-    ru: {title: "Безопасная оплата", close: "Закрыть", frame: "Форма оплаты",
-         slow: "Форма оплаты долго загружается. Закройте окно и попробуйте ещё раз."}
-  };
+  // Until the checkout answers /widget/texts (its catalogues, in the customer's language).
+  var TEXT = {title: "Secure payment", close: "Close", frame: "Payment form",
+              slow: "The payment form is taking long to load. You can close this window and try again."};
   var CSS =
     ".ckw-dialog{box-sizing:border-box;border:0;padding:0;margin:auto;width:480px;max-width:calc(100vw - 32px);" +
     "max-height:calc(100vh - 32px);overflow:auto;border-radius:12px;background:#fff;color:#1f2328;" +
@@ -52,9 +49,20 @@
   var styled = false;
   var open = null; // the charge on screen, if any
 
-  function text(locale) {
-    var lang = String(locale || document.documentElement.lang || "en").slice(0, 2).toLowerCase();
-    return TEXT[lang] || TEXT.en;
+  /** The widget's words: English at once, then the catalogue's for ``locale`` (the
+   *  option, else the browser's language), given to ``apply`` when they arrive. */
+  function text(locale, apply) {
+    var t = {};
+    for (var key in TEXT) t[key] = TEXT[key];
+    if (window.fetch) {
+      var url = BASE + "/widget/texts" + (locale ? "?locale=" + encodeURIComponent(String(locale)) : "");
+      fetch(url, {credentials: "omit"}).then(function (r) { return r.ok ? r.json() : null; }).then(function (got) {
+        if (!got) return;
+        for (var k in TEXT) if (typeof got[k] === "string") t[k] = got[k];
+        apply(t, got.lang, got.dir);
+      }).catch(function () {});
+    }
+    return t;
   }
 
   function addStyle() {
@@ -147,7 +155,13 @@
 
   function show(src, options, settle) {
     addStyle();
-    var t = text(options.locale);
+    var t = text(options.locale, function (words, lang, dir) {
+      title.textContent = words.title;
+      close.setAttribute("aria-label", words.close);
+      frame.setAttribute("title", words.frame);
+      if (lang) dialog.setAttribute("lang", lang);
+      if (dir === "rtl" || dir === "ltr") dialog.setAttribute("dir", dir);
+    });
     var id = "ckw-title-" + Math.random().toString(36).slice(2);
     var opener = document.activeElement;
     var dialog = el("dialog", {"class": "ckw-dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": id});
