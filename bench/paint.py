@@ -19,11 +19,16 @@ LOADS = 10
 PHONE = {"offline": False, "latency": 400, "downloadThroughput": 400_000 / 8, "uploadThroughput": 400_000 / 8}
 PHONE_CPU = 4
 
-_TIMES = """() => {
-  const paint = performance.getEntriesByName('first-contentful-paint')[0];
+_TIMES = """() => new Promise(resolve => {
   const nav = performance.getEntriesByType('navigation')[0];
-  return {fcp: paint ? paint.startTime : NaN, ready: nav.domContentLoadedEventEnd};
-}"""
+  const done = paint => resolve({fcp: paint ? paint.startTime : NaN, ready: nav.domContentLoadedEventEnd});
+  const now = performance.getEntriesByName('first-contentful-paint')[0];
+  if (now) return done(now);
+  // Headless Chromium may report the paint after the load event: wait for it (buffered).
+  new PerformanceObserver(list => done(list.getEntriesByName('first-contentful-paint')[0]))
+    .observe({type: 'paint', buffered: true});
+  setTimeout(() => done(performance.getEntriesByName('first-contentful-paint')[0]), 3000);
+})"""
 
 
 def _throttle(context, page, phone: bool):
