@@ -151,8 +151,29 @@ def test_openapi_lists_the_locales(client):
     assert found and all(prop.get("x-locales") == list(i18n.LOCALES) and "enum" not in prop for prop in found)
 
 
+#: What the page shows as Chromium draws it: its text nodes and labelling attributes (not
+#: the options of a country or state list: CLDR's and the address data's names).
+TEXTS = """() => {
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest('script, style, option[value]:not([value=""])')) continue;
+    if (node.textContent.trim()) found.push(node.textContent.trim());
+  }
+  for (const el of document.querySelectorAll('[aria-label], [placeholder], [alt], [title]')) {
+    for (const name of ['aria-label', 'placeholder', 'alt', 'title']) {
+      if (el.getAttribute(name)) found.push(el.getAttribute(name).trim());
+    }
+  }
+  return found;
+}"""
+
+
 @pytest.mark.browser
 def test_every_locale_fits_a_320px_phone(site, browser):
+    """In Chromium at 320 px, each of the 50: lang and dir, the amount as Babel formats it,
+    no English left, no text overflowing its box or the screen."""
     if site.mode != "inprocess":
         pytest.skip("the layout is the same with the sandbox on its own server")
     context = browser.new_context(viewport={"width": 320, "height": 640})
@@ -163,6 +184,11 @@ def test_every_locale_fits_a_320px_phone(site, browser):
         lang, direction = page.evaluate("() => [document.documentElement.lang, document.documentElement.dir]")
         if lang != locale.replace("_", "-") or direction != ("rtl" if locale in i18n.RTL_LOCALES else "ltr"):
             problems.append(f"{locale}: lang {lang}, dir {direction}")
+        amount = page.text_content("#amount").strip()
+        if amount != format_currency(Decimal("10.66"), "USD", locale=locale):
+            problems.append(f"{locale}: the amount reads {amount!r}")
+        if locale != "en_US":
+            problems += [f"{locale}: English left: {text!r}" for text in english_left(locale, page.evaluate(TEXTS))]
         problems += [f"{locale}: {found}" for found in page.evaluate(preview.OVERFLOW_JS)]
     context.close()
     assert not problems, "\n".join(problems)
