@@ -12,12 +12,19 @@ import pytest
 from babel import Locale
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
-from conftest import seed_request
+from conftest import base_config, seed_request
 
-from checkout import i18n, preview
+from checkout import create_app, i18n, preview
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 OTHERS = [loc for loc in i18n.LOCALES if loc != "en_US"]
+
+
+@pytest.fixture(scope="module")
+def one_client(tmp_path_factory):
+    """One app (SQLite) for the per-locale pages: a page's language does not depend on the
+    store, and 50 locales x 2 databases x a fresh app each was minutes of CI."""
+    return create_app(base_config(tmp_path_factory.mktemp("locales"))).test_client()
 
 
 def catalogue(locale: str):
@@ -113,7 +120,8 @@ def english_left(locale: str, texts: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("locale", i18n.LOCALES)
-def test_the_payment_page_in_every_locale(client, locale):
+def test_the_payment_page_in_every_locale(one_client, locale):
+    client = one_client
     answer = client.post("/checkout/link", json=seed_request(locale=locale), auth=("pbid_test", "test_secret"))
     assert answer.status_code == 200, answer.json
     page = Texts(client.get("/" + answer.json["link"]["action"].split("/", 3)[3]).get_data(as_text=True))
@@ -195,7 +203,8 @@ def test_every_locale_fits_a_320px_phone(site, browser):
 
 
 @pytest.mark.parametrize("locale", i18n.LOCALES)
-def test_the_widgets_own_words_come_from_the_catalogue(client, locale):
+def test_the_widgets_own_words_come_from_the_catalogue(one_client, locale):
+    client = one_client
     answer = client.get(f"/widget/texts?locale={locale}")
     assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == "*"
     words = answer.json
