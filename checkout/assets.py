@@ -16,7 +16,6 @@ use: for whoever links a file by its plain name (the widget's script has its own
 route, ``/widget.js``, for the same reason)."""
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
 import mimetypes
@@ -31,6 +30,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from markupsafe import Markup
 
 from .paths import STATIC
+from .security import integrity_of
 
 bp = Blueprint("assets", __name__)
 
@@ -77,7 +77,7 @@ def _build(name: str, path: Path, mtime_ns: int) -> Asset:
             if len(packed) < len(body):
                 encoded[coding] = packed
     return Asset(name=name, body=body, digest=hashlib.sha256(body).hexdigest()[:_HASH_LENGTH],
-                 integrity="sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode("ascii"),
+                 integrity=integrity_of(body),
                  mtime_ns=mtime_ns, encoded=encoded)
 
 

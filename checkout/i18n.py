@@ -28,17 +28,18 @@ TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 #: written out because asking CLDR loads every locale's data, 1 MB each, into every worker.
 RTL_LOCALES = frozenset({"ar", "fa_IR", "he_IL", "ur_PK"})
 #: Ours by Babel's full name (zh_Hant_TW is zh_TW), and CLDR's English groups by ours.
-_BY_NAME = {str(Locale.parse(loc)).lower(): loc for loc in LOCALES} | {"en_001": "en_GB", "en_150": "en_GB"}
+_PARSED = {loc: Locale.parse(loc) for loc in LOCALES}
+_BY_NAME = {str(_PARSED[loc]).lower(): loc for loc in LOCALES} | {"en_001": "en_GB", "en_150": "en_GB"}
 def _for_language(language: str) -> str:
     """Our locale for a bare language: the one in CLDR's likely region for it (pt is
     pt_BR, es is es_ES, zh is zh_CN), else the first of ours in that language."""
-    ours = [loc for loc in LOCALES if Locale.parse(loc).language == language]
+    ours = [loc for loc in LOCALES if _PARSED[loc].language == language]
     likely = Locale.parse(get_global("likely_subtags").get(language, language))
-    return next((loc for loc in ours if Locale.parse(loc).territory == likely.territory), ours[0])
+    return next((loc for loc in ours if _PARSED[loc].territory == likely.territory), ours[0])
 
 
 #: Bare languages (and the old codes browsers still send) by our locale for them.
-_ALIASES = {**{lang: _for_language(lang) for lang in {Locale.parse(loc).language for loc in LOCALES}},
+_ALIASES = {**{lang: _for_language(lang) for lang in {parsed.language for parsed in _PARSED.values()}},
             "no": "nb_NO", "nn": "nb_NO", "iw": "he_IL", "in": "id_ID", "tl": "fil_PH"}
 _OURS = {loc.lower(): loc for loc in LOCALES}
 _TAG = re.compile(r"[A-Za-z]{2,8}(?:[_-][A-Za-z0-9]{1,8})*", re.ASCII)
@@ -75,11 +76,11 @@ def supported_locale(value: str | None) -> str | None:
         if candidate and candidate.lower() in _BY_NAME:
             return _BY_NAME[candidate.lower()]
     if parsed.script:  # zh-Hant is zh_TW, zh-Hans-SG zh_CN: CLDR's likely region for the script
-        same_script = [loc for loc in LOCALES if Locale.parse(loc).language == parsed.language
-                       and Locale.parse(loc).script == parsed.script]
+        same_script = [loc for loc in LOCALES if _PARSED[loc].language == parsed.language
+                       and _PARSED[loc].script == parsed.script]
         likely = get_global("likely_subtags").get(f"{parsed.language}_{parsed.script}", "")
         if same_script:
-            return next((loc for loc in same_script if likely.endswith(f"_{Locale.parse(loc).territory}")),
+            return next((loc for loc in same_script if likely.endswith(f"_{_PARSED[loc].territory}")),
                         same_script[0])
     return found or _ALIASES.get(parsed.language)
 
