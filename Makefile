@@ -76,9 +76,16 @@ test: install chromium axe postgresql
 test-fast: install postgresql
 	$(BIN)/pytest -q -m "not browser"
 
+# Debian's hey, the native load generator of the server's p99 (without it: not measured).
+.PHONY: hey
+hey:
+	@command -v hey >/dev/null || (test "$$(id -u)" = 0 && export DEBIAN_FRONTEND=noninteractive && \
+	  (apt-get install -y -qq hey >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq hey >/dev/null))) || \
+	  echo "hey is missing: run 'sudo apt-get install -y hey' (the p99 figures will not be measured)"
+
 # The performance figures (README "Performance"): page weight, first paint in Chromium,
 # the server under load, memory. One benchmark alone: make bench BENCH=server
-bench: install chromium
+bench: install chromium hey
 	$(BIN)/python -m bench.run $(BENCH)
 
 lint: install
