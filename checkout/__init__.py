@@ -7,7 +7,7 @@ from flask import Flask
 from flask_compress import Compress
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, cli, fragments, i18n, logmask, migrations, security, store, timing
+from . import assets, cli, fragments, i18n, logmask, schema, security, store, timing
 from . import config as config_module
 from .flows import notify, worker
 from .gateway import sandbox
@@ -31,7 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["DATABASE"] = app.config["DATABASE"] or str(Path(app.instance_path) / "checkout.sqlite3")
     store.init_app(app)
     notify.init_app(app)  # the outbox: every state change writes what the merchant is told
-    migrations.init_app(app)  # sandbox: upgrades the database; production: refuses one that is behind
+    schema.init_app(app)  # sandbox: upgrades the database; production: refuses one that is behind
     if app.config["TRUSTED_PROXIES"]:
         # Behind a load balancer: the client's address (decline limits) and the public
         # scheme and host (links, the same-origin check) come from its X-Forwarded-* headers.
@@ -67,7 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
     timing.init_view_mark(app)  # last: its after_request runs first
     if config_module.flag(app.config["WORKER_IN_PROCESS"]) and not app.config.get("TESTING") \
-            and migrations.flask_command() in (None, "run"):  # not in `flask worker`, `db upgrade`...
+            and schema.flask_command() in (None, "run"):  # not in `flask worker`, `db upgrade`...
         # sandbox `make run`: notifications arrive with nothing else started (set the event to stop it)
         app.extensions["checkout.worker"] = worker.start_in_process(app)
     return app

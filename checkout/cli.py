@@ -10,8 +10,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import migrations, themes
 from . import store as st
+from . import themes
 from .flows import notify, worker
 from .links import RequestError, create_link
 from .pci import pci_cli
@@ -104,10 +104,19 @@ def _engine():
     return current_app.extensions["checkout.store"].engine
 
 
+def _migrations():
+    """:mod:`checkout.migrations`, imported by the ``db`` commands when they run, not with
+    this module: it imports Alembic (some 10 MB), which a web worker whose database is at
+    head never needs (checkout/schema.py)."""
+    from . import migrations
+    return migrations
+
+
 @db_cli.command("upgrade")
 def db_upgrade():
     """Apply the migrations up to the newest. Safe on a database in use and from several
     servers at once (they take turns); a database made before the migrations keeps its rows."""
+    migrations = _migrations()
     before = migrations.current(_engine())
     after = migrations.upgrade(_engine())
     click.echo(f"database at revision {after} (head)" if before == after
@@ -117,12 +126,13 @@ def db_upgrade():
 @db_cli.command("current")
 def db_current():
     """Print the database's revision ("none" when it has none)."""
-    click.echo(migrations.current(_engine()) or "none")
+    click.echo(_migrations().current(_engine()) or "none")
 
 
 @db_cli.command("check")
 def db_check():
     """Exit 1, saying what to run, when the database is not at the code's revision."""
+    migrations = _migrations()
     problem = migrations.behind(_engine())
     if problem:
         click.echo(problem, err=True)
@@ -136,7 +146,7 @@ def db_check():
 def db_revision(message, autogenerate):
     """For developers: write checkout/migrations/versions/NNNN_<message>.py after the head
     (on an upgraded database when --autogenerate); review it before committing."""
-    click.echo(migrations.new_revision(message, autogenerate, _engine()))
+    click.echo(_migrations().new_revision(message, autogenerate, _engine()))
 
 
 @click.command("worker")

@@ -1177,7 +1177,7 @@ class Outbox(_Tables):
 def init_app(app: Flask) -> None:
     """One engine for the app (its pool shared by the checkouts and the payouts), on
     ``DATABASE`` or, when unset, ``<instance>/checkout.sqlite3``. The schema is the
-    migrations' business (``checkout.migrations.init_app``)."""
+    migrations' business (``checkout.schema.init_app``, ``checkout.migrations``)."""
     database = app.config.get("DATABASE") or str(Path(app.instance_path) / "checkout.sqlite3")
     engine = make_engine(database)
     app.extensions["checkout.store"] = Store(engine)

@@ -1,12 +1,14 @@
 """Alembic migrations of the checkout store, configured in code (no ``alembic.ini``):
 the scripts are this package's ``versions/``, the database is the app's engine.
 
-At start (:func:`init_app`) a sandbox upgrades its database by itself; production
-refuses to start on a database that is behind (or ahead of) the code and names the
-command to run. Upgrades are serialised, so several servers or gunicorn workers starting
-at once against one database take turns: on PostgreSQL under an advisory lock, on SQLite
-inside one ``BEGIN IMMEDIATE`` transaction (the file's write lock), and the whole
-upgrade, version row included, commits or rolls back as one.
+At start (:func:`checkout.schema.init_app`, which imports this module only when the
+database is not at head: Alembic is some 10 MB of a worker) a sandbox upgrades its
+database by itself; production refuses to start on a database that is behind (or ahead
+of) the code and names the command to run. Upgrades are serialised, so several servers
+or gunicorn workers starting at once against one database take turns: on PostgreSQL
+under an advisory lock, on SQLite inside one ``BEGIN IMMEDIATE`` transaction (the
+file's write lock), and the whole upgrade, version row included, commits or rolls back
+as one.
 
 A database made before the migrations (the tables made by ``CREATE TABLE IF NOT
 EXISTS`` at start, no ``alembic_version``) upgrades with its rows kept: the first
@@ -14,18 +16,13 @@ revision is that schema, written ``IF NOT EXISTS`` too, so on such a file it onl
 what is missing and records the revision."""
 from __future__ import annotations
 
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-import click
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from flask import Flask
-from flask.cli import ScriptInfo
 from sqlalchemy import Connection, Engine, text
 
 from ..config import ConfigError
@@ -105,53 +102,3 @@ def new_revision(message: str, autogenerate: bool, engine: Engine) -> str:
         script = command.revision(alembic_config(connection), message=message, autogenerate=autogenerate,
                                   rev_id=number)
     return script.path
-
-
-_FLASK_VALUE_OPTIONS = ("-A", "--app", "-e", "--env-file")
-
-
-def _flask_command(args: Sequence[str]) -> str | None:
-    """The command word of a ``flask [OPTIONS] COMMAND ...`` command line."""
-    words = iter(args)
-    for word in words:
-        if word in _FLASK_VALUE_OPTIONS:
-            next(words, None)
-        elif not word.startswith("-"):
-            return word
-    return None
-
-
-def flask_command() -> str | None:
-    """The ``flask`` command the app is being loaded for (``run``, ``worker``, ``db``...),
-    or None when no ``flask`` command line loads it (gunicorn, tests)."""
-    context = click.get_current_context(silent=True)
-    if context is None or context.find_object(ScriptInfo) is None:
-        return None
-    return _flask_command(sys.argv[1:])
-
-
-def loading_for_db_command() -> bool:
-    """True while the ``flask`` command line loads the app to run ``flask ... db ...``.
-    Those commands must work on a database that is behind (they are how it catches up)
-    and show it as it is, so the app neither refuses it nor upgrades it by itself then.
-    The Flask CLI calls the factory with no arguments, so the command line is the only
-    place that says which command is coming."""
-    context = click.get_current_context(silent=True)
-    if context is None or context.find_object(ScriptInfo) is None:
-        return False
-    return _flask_command(sys.argv[1:]) == "db"
-
-
-def init_app(app: Flask) -> None:
-    """At start: the sandbox upgrades its database; production refuses one that is not at
-    head (:class:`ConfigError` naming ``flask --app checkout db upgrade``)."""
-    engine = app.extensions["checkout.store"].engine
-    if loading_for_db_command():
-        return
-    if app.config["MODE"] == "sandbox":
-        upgrade(engine)
-    else:
-        require_head(engine)
-    # No connection stays open in the pool: a server that forks its workers after
-    # create_app (gunicorn's preload_app) must not hand one connection to all of them.
-    engine.dispose()
