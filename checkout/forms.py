@@ -148,14 +148,19 @@ def country_choices(payload: dict) -> tuple[tuple[str, str], ...]:
     return addresses.countries_first(_locale(), customer_country(payload))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PhoneCountry:
     """A country of the phone's country select: its code, "United Kingdom +44", and its
     example number as its people write it."""
 
     code: str
     label: str
-    example: str
+
+    @property
+    def example(self) -> str:
+        """Asked for when needed (the page has none of them: address.js asks for the
+        chosen country's), not for the whole list: each loads its region's metadata."""
+        return phones.example(self.code) or ""
 
 
 def phone_choices(payload: dict) -> tuple[PhoneCountry, ...]:
@@ -163,10 +168,18 @@ def phone_choices(payload: dict) -> tuple[PhoneCountry, ...]:
     return _phone_choices(_locale(), customer_country(payload))
 
 
+@lru_cache(maxsize=64)  # every locale of i18n.LOCALES
+def _phone_countries(locale: str) -> dict[str, PhoneCountry]:
+    return {code: PhoneCountry(code, f"{name} +{phones.calling_code(code)}")
+            for code, name in addresses.country_names(locale) if phones.calling_code(code)}
+
+
 @lru_cache(maxsize=1024)
 def _phone_choices(locale: str, first: str | None) -> tuple[PhoneCountry, ...]:
-    return tuple(PhoneCountry(code, f"{name} +{phones.calling_code(code)}", phones.example(code) or "")
-                 for code, name in addresses.countries_first(locale, first) if phones.calling_code(code))
+    # The locale's PhoneCountry objects in this order, not new ones for each (locale, first):
+    # a few kilobytes an entry instead of some sixty.
+    countries = _phone_countries(locale)
+    return tuple(countries[code] for code, _ in addresses.countries_first(locale, first) if code in countries)
 
 
 def calling_region(code: str | None) -> str | None:

@@ -17,10 +17,16 @@ TYPED = re.compile(r"\+?[0-9 ()-]{2,30}")
 BROWSER_PATTERN = r"\s*\+?[0-9 \(\)\-]{2,30}\s*"
 
 
-@lru_cache(maxsize=512)
+#: Each region's calling code from libphonenumber's index of them (what
+#: ``country_code_for_region`` answers, without loading the region's metadata: the
+#: phone's country list asks for every country's, and all of it is some 3.6 MB).
+_CALLING_CODES = {region: code for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+                  for region in regions if region in phonenumbers.SUPPORTED_REGIONS}
+
+
 def calling_code(region: str) -> int | None:
     """The country calling code of ``region`` (GB: 44); None where there is none."""
-    return phonenumbers.country_code_for_region(region) or None
+    return _CALLING_CODES.get(region)
 
 
 @lru_cache(maxsize=512)

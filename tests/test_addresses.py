@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import phonenumbers
 import pytest
 from conftest import DEMO_AUTH, EXTRA_FIELDS, Forms, follow, seed_request, text
 from flask import request, request_started
 from werkzeug.datastructures import MultiDict
 
-from checkout import addresses, forms, phones
+from checkout import addresses, forms, i18n, phones
 
 ALL_SECTIONS = ("email", "phone", "billing_address", "shipping_address")
 
@@ -168,6 +169,20 @@ def test_the_countries_are_iso_countries_sorted_for_the_locale():
     assert addresses.country_names("ru_RU") is addresses.country_names("ru_RU")  # made once per locale
 
 
+def test_the_pages_sort_with_the_whole_tables_keys():
+    """The collator the pages sort with holds only the characters they sort (not the
+    whole DUCET, some 11 MB a worker): every locale's countries and a few countries'
+    states in the order and with the keys the whole table gives."""
+    full = addresses.collator().sort_key
+    for locale in i18n.LOCALES:
+        names = [name for _, name in addresses.country_names(locale)]
+        key = addresses.sort_key_for(names)
+        assert [key(n) for n in names] == [full(n) for n in names] and names == sorted(names, key=full), locale
+    for country, language in (("JP", "ja"), ("JP", "en"), ("CN", "zh"), ("RU", "ru"), ("IN", "en"), ("BR", "pt")):
+        names = [name for _, name in addresses.rules(country, language).areas]
+        assert names and names == sorted(names, key=full), (country, language)
+
+
 def test_the_customers_country_comes_first(app):
     with app.test_request_context(headers={"Accept-Language": "ru"}):
         first, *rest = forms.country_choices({"locale": "ru_RU"})
@@ -177,7 +192,7 @@ def test_the_customers_country_comes_first(app):
         assert forms.country_choices({"locale": "en_US", "data": {"countryCode": "UK"}})[0] == ("GB", "United Kingdom")
         assert forms.country_choices({"locale": "en_US"})[0] == ("US", "United States")
         phone = forms.phone_choices({"locale": "en_US", "data": {"countryCode": "GB"}})
-        assert phone[0] == forms.PhoneCountry("GB", "United Kingdom +44", "0121 234 5678")
+        assert phone[0] == forms.PhoneCountry("GB", "United Kingdom +44") and phone[0].example == "0121 234 5678"
         assert "AQ" not in {c.code for c in phone}
 
 
@@ -195,6 +210,9 @@ def test_phone_numbers_by_country():
     assert phones.e164("+44 20 7946 0958 ext 1", "GB") is None and phones.e164("++44 20 7946 0958", "GB") is None
     assert phones.example("GB") == "0121 234 5678" and phones.calling_code("GB") == 44
     assert phones.region_of("+7 912 345-67-89") == "RU"
+    # the calling codes come from libphonenumber's index, not each region's metadata: the same
+    for region in (*phonenumbers.SUPPORTED_REGIONS, "001", "ZZ", "AQ", "gb", ""):
+        assert phones.calling_code(region) == (phonenumbers.country_code_for_region(region) or None), region
 
 
 # -- over HTTP ----------------------------------------------------------------------------------
