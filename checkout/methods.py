@@ -585,9 +585,12 @@ def _twins(payout: bool) -> dict[int, tuple[Method, ...]]:
     """Methods whose display names read the same (in the catalogue's own, English, names)
     and that can be offered together: type id -> them all, in table order."""
     rows = [m for m in _METHODS if (m.payout if payout else m.payin)]
+    by_name: dict[str, list[Method]] = {}  # each name folded once, not once per pair of rows
+    for m in rows:
+        by_name.setdefault(_fold(display_name(m)), []).append(m)
     twins: dict[int, tuple[Method, ...]] = {}
     for m in rows:
-        same = tuple(o for o in rows if _fold(display_name(o)) == _fold(display_name(m)) and _together(m, o))
+        same = tuple(o for o in by_name[_fold(display_name(m))] if _together(m, o))
         if len(same) > 1:
             twins[m.type_id] = same
     return twins
