@@ -52,7 +52,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
@@ -677,6 +677,24 @@ def arrange(found: list[Method], country: str | None = None) -> Offer:
         return best[group], GROUPS.index(group), rank.get(m.type_id, math.inf), _fold(name), name, m.type_id
 
     return Offer(sorted(found, key=order))
+
+
+def offer(currency: str, country_code: str | None = None, *, include_test: bool = True,
+          crypto: bool = False) -> Offer:
+    """The payment page's methods: :func:`for_checkout` (crypto only when ``crypto``, for
+    deposits) in :func:`arrange`'s order for the current locale. Kept per currency,
+    country and locale: working it out walks the whole table and sorts by translated
+    names, and every view of a page asks again. The Offer is shared: read it, do not
+    change it."""
+    return _offer((currency or "").upper(), (country_code or "").upper() or None, include_test, crypto,
+                  str(get_locale()))
+
+
+@lru_cache(maxsize=2048)
+def _offer(currency: str, country_code: str | None, include_test: bool, crypto: bool, locale: str) -> Offer:
+    found = [m for m in for_checkout(currency, country_code, include_test=include_test)
+             if crypto or not is_crypto(m)]
+    return arrange(found, country_code or country_of_currency(currency))
 
 
 # -- validation --------------------------------------------------------------------------

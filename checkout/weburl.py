@@ -39,6 +39,13 @@ def parse(value: object) -> WebURL | None:
     URL, another scheme, no host)."""
     if not isinstance(value, str) or not value or len(value) > 4 * URL_LIMIT:
         return None
+    return _parsed(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(value: str) -> WebURL | None:
+    """:func:`parse` of a string, kept: a page reads its checkout's URLs several times
+    (CSP, result links, the frame's origin) and a WebURL is immutable."""
     try:
         url = ada_url.URL(value)
     except ValueError:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .. import results, security, themes, tokens
 from ..assets import asset_url
@@ -246,13 +247,18 @@ def payout_links(payout: Payout, expires: int) -> dict[str, str]:
 
 
 # -- template helpers -----------------------------------------------------------------------
+#: The footer icons' alternative texts (translated when a page draws them, not on every
+#: render of a page without footer icons).
+FOOTER_ICON_NAMES = {
+    "secure-connection": _l("Secure connection"), "verified-by-visa": _l("Visa Secure"),
+    "mastercard-secure-code": _l("Mastercard Identity Check"), "mir-accept": _l("Mir Accept"),
+    "american-express": _l("American Express SafeKey"), "pci-dss": _l("PCI DSS compliant")}
+
+
 def _page_names() -> dict:
     return {
         "brand_names": BRAND_NAMES,
-        "footer_icon_names": {
-            "secure-connection": _("Secure connection"), "verified-by-visa": _("Visa Secure"),
-            "mastercard-secure-code": _("Mastercard Identity Check"), "mir-accept": _("Mir Accept"),
-            "american-express": _("American Express SafeKey"), "pci-dss": _("PCI DSS compliant")},
+        "footer_icon_names": FOOTER_ICON_NAMES,
         "merchant_name": g.get("merchant_name", ""),
         "embed_args": g.get("embed_args") or {},
         # Where the frame asks, when the widget is closed, how the checkout stands.

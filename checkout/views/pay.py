@@ -81,11 +81,9 @@ def offered_methods(ctx: Ctx) -> methods.Offer:
     country (``data.countryCode``, else the currency's), crypto aside (direct links and
     the cashier show those). Test methods only in sandbox mode. In the page's order,
     grouped, the country's most used first (:func:`checkout.methods.arrange`)."""
-    country = country_code(ctx.data.get("countryCode")) or None
-    found = [m for m in methods.for_checkout(ctx.payload["currency"], country,
-                                            include_test=current_app.config["MODE"] == "sandbox")
-             if ctx.payload.get("deposit") or not methods.is_crypto(m)]
-    return methods.arrange(found, country or methods.country_of_currency(ctx.payload["currency"]))
+    return methods.offer(ctx.payload["currency"], country_code(ctx.data.get("countryCode")) or None,
+                         include_test=current_app.config["MODE"] == "sandbox",
+                         crypto=bool(ctx.payload.get("deposit")))
 
 
 def card_form(ctx: Ctx, theme: themes.Theme, **kwargs) -> CardForm:
@@ -108,12 +106,16 @@ def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = N
         reason = decline_reason(c.reason_code, c.reason)
         notice = (_("Your card was declined: %(reason)s.", reason=reason) if c.masked_pan
                   else _("Your payment was declined: %(reason)s.", reason=reason))  # another method's
+    offered = offered_methods(ctx)
+    saved = saved_cards(ctx)
+    # The other forms (and their CSRF tokens) only when the page shows them.
+    if offered and method_form is None:
+        method_form = MethodForm(formdata=None, meta={"csrf_context": f"{ctx.id}:apm"})
+    if saved and saved_form is None:
+        saved_form = SavedCardForm(formdata=None, meta={"csrf_context": f"{ctx.id}:saved"})
     return Response(render_template(
         "pay.html", ctx=ctx, p=ctx.payload, theme=theme, form=form, notice=notice,
-        methods=offered_methods(ctx),
-        method_form=method_form or MethodForm(formdata=None, meta={"csrf_context": f"{ctx.id}:apm"}),
-        saved=saved_cards(ctx),
-        saved_form=saved_form or SavedCardForm(formdata=None, meta={"csrf_context": f"{ctx.id}:saved"}),
+        methods=offered, method_form=method_form, saved=saved, saved_form=saved_form,
         saved_cvv=ctx.merchant.saved_card_cvv,
         declines_left=declines_left if c.declines else None,
         cancel_url=pay_url("pay.cancel", ctx) if ctx.payload.get("cancelUrl") or g.embed_args else None,
