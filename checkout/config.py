@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "SAVED_CARDS_SECONDS": 120,  # a customer's saved cards are asked of the gateway at most this often
     "SERVER_TIMING": None,  # Server-Timing header (app and gateway time); default: on in sandbox mode
     "COMPRESS_LEVEL": 6,  # gzip level of pages and API answers (Flask-Compress)
-    "COMPRESS_BR_LEVEL": 4,  # brotli quality of pages and API answers: ~0.2 ms for a page
+    "COMPRESS_BR_LEVEL": 5,  # brotli quality of pages and API answers: 7-8% smaller than 4 for ~0.1-0.4 ms more
 }
 
 _NUMBERS = {"GATEWAY_TIMEOUT": float, "TOKEN_MAX_AGE": int, "TOKEN_MIN_AGE": int,

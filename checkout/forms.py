@@ -31,6 +31,12 @@ def plain_text(form, field) -> None:
         raise StopValidation(HIDDEN_CHARACTER)
 
 
+def csrf_token(context: str) -> str:
+    """A form's CSRF token for ``context`` (``"<checkout id>:<purpose>"``): what
+    :class:`CheckoutCSRF` puts in the page and takes back."""
+    return tokens.sign(context, tokens.CSRF_SALT, current_app)
+
+
 class CheckoutCSRF(CSRF):
     """A CSRF token signed for (checkout id, form purpose). ``csrf_context`` is
     ``"<checkout id>:<purpose>"``."""
@@ -40,7 +46,7 @@ class CheckoutCSRF(CSRF):
         return super().setup_form(form)
 
     def generate_csrf_token(self, csrf_token_field) -> str:
-        return tokens.sign(self.context, tokens.CSRF_SALT, current_app)
+        return csrf_token(self.context)
 
     def validate_csrf_token(self, form, field) -> None:
         try:

