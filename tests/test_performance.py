@@ -158,6 +158,11 @@ def test_the_kept_option_lists_are_escaped_as_jinja_would():
                             '<option value="X&amp;" selected>&lt;b&gt;Bold&lt;/b&gt;</option>')
 
 
+def apm_csrf(html: str) -> str:
+    methods = html[re.search(r'<form method="post" action="[^"]*/apm[?"]', html).start():]
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', methods)[1]
+
+
 def card_form_of(html: str) -> str:
     start = re.search(r'<form method="post" action="[^"]*/card[?"]', html).start()
     return html[start:html.index("</form>", start)]
@@ -165,8 +170,9 @@ def card_form_of(html: str) -> str:
 
 def test_links_that_share_a_kept_card_form_each_get_their_own_url_and_token(app, client):
     """Two links of one locale and amount, without the customer's data, draw one kept
-    card form: each page's form still posts to its own link with a token of its own, a
-    token of one link is refused on the other, and each view's token is new."""
+    card form (and one form of the other methods): each page's forms still post to its
+    own link with tokens of its own, a token of one link is refused on the other, and
+    each view's tokens are new."""
     a, b = (api_link(client, data=None, invoiceId=invoice) for invoice in ("kept-a", "kept-b"))
     page_a, again_a, page_b = text(client.get(a)), text(client.get(a)), text(client.get(b))
     assert f'action="{a}/card"' in card_form_of(page_a) and f'action="{b}/card"' in card_form_of(page_b)
@@ -175,9 +181,16 @@ def test_links_that_share_a_kept_card_form_each_get_their_own_url_and_token(app,
     assert "This form has expired" in text(forged)
     store = app.extensions["checkout.store"]
     assert store.of_merchant("pbid_test", "kept-b")[0].state == "open"
-    for path, page in ((a, again_a), (b, page_b)):
-        paid = client.post(path + "/card", data={**CARD, "csrf_token": csrf(page)})
-        assert paid.status_code == 303 and "/success" in paid.headers["Location"]
+    # The other methods' form, kept per locale and offer, the same way.
+    assert f'action="{a}/apm"' in page_a and f'action="{b}/apm"' in page_b
+    assert len({apm_csrf(page_a), apm_csrf(again_a), apm_csrf(page_b)}) == 3
+    forged = client.post(b + "/apm", data={"paymentTypeId": "1", "csrf_token": apm_csrf(page_a)},
+                         follow_redirects=True)
+    assert "This form has expired" in text(forged)
+    chosen = client.post(b + "/apm", data={"paymentTypeId": "1", "csrf_token": apm_csrf(page_b)})
+    assert chosen.status_code == 303 and chosen.headers["Location"].startswith(b + "/method/1")
+    paid = client.post(a + "/card", data={**CARD, "csrf_token": csrf(again_a)})
+    assert paid.status_code == 303 and "/success" in paid.headers["Location"]
 
 
 def test_a_kept_card_form_never_shows_one_customers_data_on_anothers_page(client):

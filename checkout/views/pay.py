@@ -84,9 +84,15 @@ def offered_methods(ctx: Ctx) -> methods.Offer:
     country (``data.countryCode``, else the currency's), crypto aside (direct links and
     the cashier show those). Test methods only in sandbox mode. In the page's order,
     grouped, the country's most used first (:func:`checkout.methods.arrange`)."""
-    return methods.offer(ctx.payload["currency"], country_code(ctx.data.get("countryCode")) or None,
-                         include_test=current_app.config["MODE"] == "sandbox",
-                         crypto=bool(ctx.payload.get("deposit")))
+    currency, country, include_test, crypto = _offer_of(ctx)
+    return methods.offer(currency, country, include_test=include_test, crypto=crypto)
+
+
+def _offer_of(ctx: Ctx) -> tuple[str, str | None, bool, bool]:
+    """What :func:`methods.offer` picks a checkout's methods by (and, with the locale, all
+    that their form is drawn from)."""
+    return (ctx.payload["currency"], country_code(ctx.data.get("countryCode")) or None,
+            current_app.config["MODE"] == "sandbox", bool(ctx.payload.get("deposit")))
 
 
 def card_form(ctx: Ctx, theme: themes.Theme, **kwargs) -> CardForm:
@@ -111,15 +117,14 @@ def _payment_page(ctx: Ctx, form: CardForm | None = None, notice: str | None = N
     declines_left = declines_left if c.declines else None
     offered = offered_methods(ctx)
     saved = saved_cards(ctx)
-    # The other forms (and their CSRF tokens) only when the page shows them.
-    if offered and method_form is None:
-        method_form = MethodForm(formdata=None, meta={"csrf_context": f"{ctx.id}:apm"})
+    # The saved-card form (and its CSRF token) only when the page shows it.
     if saved and saved_form is None:
         saved_form = SavedCardForm(formdata=None, meta={"csrf_context": f"{ctx.id}:saved"})
     return Response(render_template(
         "pay.html", ctx=ctx, p=ctx.payload, theme=theme,
         card_form_html=card_form_html(ctx, theme, form, notice, declines_left), notice=notice,
-        methods=offered, method_form=method_form, saved=saved, saved_form=saved_form,
+        methods=offered, methods_html=methods_html(ctx, offered, method_form) if offered else None,
+        saved=saved, saved_form=saved_form,
         saved_cvv=ctx.merchant.saved_card_cvv, declines_left=declines_left,
         cancel_url=pay_url("pay.cancel", ctx) if ctx.payload.get("cancelUrl") or g.embed_args else None,
         expires_in=_expires_in(ctx),
@@ -154,6 +159,30 @@ def card_form_html(ctx: Ctx, theme: themes.Theme, form: CardForm | None, notice:
     key = (select_locale(), fields, bool(theme.get("payButtonWithPrice", True)), p["amount"], p["currency"],
            customer_country(p), fragments.frozen(prefill(fields, p)), notice, declines_left)
     return _UNTOUCHED_CARD_FORMS(key, draw, csrf=csrf, action=url_for("pay.card", token=ctx.token, **g.embed_args))
+
+
+#: The other methods' form as it stands before the customer chose, kept per locale and
+#: offer (:class:`checkout.fragments.Kept`): every checkout of a currency and country
+#: shares it.
+_UNTOUCHED_METHOD_FORMS = fragments.Kept(64)
+
+
+def methods_html(ctx: Ctx, offered: methods.Offer, form: MethodForm | None) -> Markup:
+    """The form of the other methods: ``form`` as the customer sent it back (its error),
+    or the untouched one, kept, with this page's CSRF token and form URL."""
+    if form is not None:
+        return Markup(render_template("_methods.html", ctx=ctx, methods=offered, method_form=form))
+    csrf = csrf_token(f"{ctx.id}:apm")
+
+    def draw() -> str:
+        untouched = MethodForm(formdata=None, meta={"csrf_context": f"{ctx.id}:apm"})
+        untouched.csrf_token.current_token = csrf
+        return render_template("_methods.html", ctx=ctx, methods=offered, method_form=untouched)
+
+    if current_app.debug:
+        return Markup(draw())
+    return _UNTOUCHED_METHOD_FORMS((select_locale(), *_offer_of(ctx)), draw, csrf=csrf,
+                                   action=url_for("pay.apm", token=ctx.token, **g.embed_args))
 
 
 #: The payment page says how long its link has left in the link's last minutes.
