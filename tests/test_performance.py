@@ -214,3 +214,19 @@ def test_a_kept_card_form_is_in_the_pages_language_and_amount(app, client):
     assert number_label != "Card number" and f">{number_label} <" in german and "Card number" not in german
     assert pay.strip() in german and ">Card number <" in english
     assert "12.34" in other_amount and "12.34" not in english and "10.00" in english
+
+
+def test_a_kept_form_in_an_iframe_posts_to_its_embedded_url(client):
+    """The form URL put back in a kept form is escaped as the page's own would be (an
+    embedded page's has ``&``), and a full page and an iframe of one link differ by it."""
+    path = api_link(client, data=None)
+    embedded = f"{path}?embed=1&origin=http%3A%2F%2Flocalhost%3A8000"
+    headers = {"Sec-Fetch-Dest": "iframe"}
+    full, framed = text(client.get(path)), text(client.get(embedded, headers=headers))
+    again = text(client.get(embedded, headers=headers))
+    assert f'action="{path}/card"' in full
+    for page in (framed, again):
+        assert f'action="{path}/card?embed=1&amp;origin=http://localhost:8000"' in card_form_of(page)
+    paid = client.post(f"{path}/card?embed=1&origin=http%3A%2F%2Flocalhost%3A8000",
+                       data={**CARD, "csrf_token": csrf(again)}, headers=headers)
+    assert paid.status_code in (200, 303) and "This form has expired" not in text(paid)
