@@ -24,6 +24,7 @@ masked PAN (first six, last four) is the most that is kept; a try is counted by 
 keyed fingerprint (:mod:`checkout.fingerprints`), never by its number."""
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
@@ -55,6 +56,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     text,
     update,
@@ -468,15 +470,24 @@ CheckoutNotices = Callable[[Checkout], "Outbound | None"]
 PayoutNotices = Callable[["Payout"], "Outbound | None"]
 
 
+@functools.cache
+def _new_notification(dialect: str):
+    """The outbox's INSERT (once per subject and key) for one dialect, built once: its
+    values are the execution's parameters."""
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_of(notifications).on_conflict_do_nothing(
+        index_elements=[notifications.c.subject, notifications.c.key])
+
+
 def _outbox(db: Connection, engine: Engine, out: Outbound | None) -> None:
     """Write ``out`` in the caller's transaction (once per subject and key)."""
     if out is None:
         return
     now = time.time()
-    db.execute(_insert(engine, notifications).values(
-        id=out.id, merchant=out.merchant, subject=out.subject, event=out.event, key=out.key, url=out.url,
-        body=out.body, state=NOTIFY_PENDING, next_at=now, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=[notifications.c.subject, notifications.c.key]))
+    db.execute(_new_notification(engine.dialect.name), {
+        "id": out.id, "merchant": out.merchant, "subject": out.subject, "event": out.event, "key": out.key,
+        "url": out.url, "body": out.body, "state": NOTIFY_PENDING, "next_at": now, "created_at": now,
+        "updated_at": now})
 
 
 def _writable(fields: dict[str, Any]) -> None:
@@ -492,6 +503,60 @@ def _seen(values: dict[str, Any], fields: dict[str, Any]) -> None:
         values["seen_transactions"] = checkouts.c.seen_transactions + f"{fields['transaction_id']},"
 
 
+def _one_of(column: Column, values: Iterable[str]):
+    """``column`` is one of ``values`` (constants of this module), as ORs of equalities:
+    unlike IN, nothing to expand at each execution of a statement built once."""
+    return or_(*(column == value for value in values))
+
+
+@dataclass(frozen=True)
+class Move:
+    """The SET of a move (see ``Store._moves``): plain column values, text appended to
+    columns (``column = column || text``), and counters raised by one."""
+
+    values: dict[str, Any]
+    appends: dict[str, str] = field(default_factory=dict)
+    counts: tuple[str, ...] = ()
+
+    @property
+    def state(self) -> str:
+        return self.values["state"]
+
+    def parameters(self, checkout_id: str, max_declines: int | None) -> dict[str, Any]:
+        """The execution's parameters of :func:`_move_statement`."""
+        found = {**self.values, "move_id": checkout_id, **{f"append_{k}": v for k, v in self.appends.items()}}
+        if max_declines is not None:
+            found["move_max_declines"] = max_declines
+        return found
+
+
+@functools.lru_cache(maxsize=256)
+def _move_statement(from_states: tuple[str, ...], capped: bool, appends: tuple[str, ...],
+                    counts: tuple[str, ...]):
+    """The compare-and-set ``UPDATE ... RETURNING`` of a move, built once per shape: its
+    plain SET columns are the execution's parameters (:meth:`Move.parameters`), so
+    SQLAlchemy neither builds the statement nor works out its cache key again."""
+    c = checkouts.c
+    statement = update(checkouts).where(c.id == bindparam("move_id"), _one_of(c.state, from_states))
+    if capped:
+        statement = statement.where(c.declines < bindparam("move_max_declines"))
+    computed = {column: c[column] + bindparam(f"append_{column}", type_=Text()) for column in appends}
+    computed.update({column: c[column] + 1 for column in counts})
+    if computed:
+        statement = statement.values(computed)
+    return statement.returning(*checkouts.c)
+
+
+def _moved_row(db: Connection, checkout_id: str, from_states: tuple[str, ...], max_declines: int | None,
+               move: Move) -> Checkout | None:
+    """The compare-and-set alone, in ``db``'s transaction: the row as ``move`` moved it,
+    or None when it was in none of ``from_states`` (or, with ``max_declines``, had as
+    many declines)."""
+    statement = _move_statement(tuple(from_states), max_declines is not None, tuple(move.appends), move.counts)
+    row = db.execute(statement, move.parameters(checkout_id, max_declines)).mappings().first()
+    return Checkout(**row) if row is not None else None
+
+
 # -- tries to pay ----------------------------------------------------------------------------
 #: A payment under way: its try has no outcome yet.
 _IN_FLIGHT = (PROCESSING, AWAITING_3DS, PENDING)
@@ -499,12 +564,33 @@ _IN_FLIGHT = (PROCESSING, AWAITING_3DS, PENDING)
 _TRY_BY_STATE = {COMPLETED: TRY_COMPLETED, DECLINED: TRY_DECLINED}
 
 
+#: :func:`_end_try`'s statement, built once.
+_END_TRY = (update(attempts).where(attempts.c.checkout_id == bindparam("try_checkout"),
+                                   attempts.c.outcome == TRY_RESERVED)
+            .values(outcome=bindparam("try_outcome")))
+#: A new try's INSERT, built once: its values are the execution's parameters.
+_NEW_TRY = insert(attempts)
+
+
 def _end_try(db: Connection, checkout_id: str, outcome: str) -> int:
     """Give the checkout's try in flight (at most one: the claim is single) its outcome;
     how many rows it changed."""
+    return db.execute(_END_TRY, {"try_checkout": checkout_id, "try_outcome": outcome}).rowcount
+
+
+@functools.lru_cache(maxsize=64)
+def _newest_tries(columns: tuple[str, ...], outcomes: tuple[str, ...]):
+    """When the newest tries matching ``columns`` (parameters ``match_<column>``) with one
+    of ``outcomes`` since ``since`` were made, newest first, at most ``most``: a quota's
+    count (:meth:`Store.reserve`), built once per shape."""
     a = attempts.c
-    return db.execute(update(attempts).where(a.checkout_id == checkout_id, a.outcome == TRY_RESERVED)
-                      .values(outcome=outcome)).rowcount
+    return (select(a.at).where(*(a[column] == bindparam(f"match_{column}") for column in columns),
+                               _one_of(a.outcome, outcomes), a.at > bindparam("since"))
+            .order_by(a.at.desc()).limit(bindparam("most")))
+
+
+#: PostgreSQL's transaction-level advisory lock on a quota's ``lock_key``, built once.
+_LOCK_QUOTA = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lock_key", type_=Text()), 0)))
 @dataclass(frozen=True)
 class Try:
     """A try to pay as the limits count it (see :meth:`Store.reserve`)."""
@@ -534,6 +620,11 @@ class Quota:
         """What PostgreSQL's advisory lock for this count is taken on (never the limit:
         two merchants' limits on one address count the same rows)."""
         return "attempts|" + "|".join(f"{column}={value}" for column, value in self.match)
+
+    def parameters(self, now: float) -> dict[str, Any]:
+        """The parameters of this quota's count at ``now`` (see :func:`_newest_tries`)."""
+        return {**{f"match_{column}": value for column, value in self.match}, "since": now - self.window,
+                "most": self.limit}
 
     def retry_at(self, newest: list[float]) -> float | None:
         """When the next try is allowed, given the newest counted tries (newest first,
@@ -643,8 +734,8 @@ class Store(_Tables):
         return [Checkout(**r) for r in rows]
 
     @staticmethod
-    def _moves(to_state: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """The SET of a move to ``to_state``."""
+    def _moves(to_state: str, fields: dict[str, Any], appends: dict[str, str] | None = None) -> Move:
+        """The SET of a move to ``to_state`` (``appends``: text appended to columns)."""
         _writable(fields)
         if to_state not in STATES:
             raise ValueError(f"not a checkout state: {to_state!r}")
@@ -654,41 +745,49 @@ class Store(_Tables):
             fields = {**dict.fromkeys(_ATTEMPT_FIELDS), **fields}
         values: dict[str, Any] = {"state": to_state, "updated_at": time.time(), **_typed(checkouts, fields),
                                   "check_at": None, "checks": 0}  # the worker's backoff starts again
-        _seen(values, fields)
-        if to_state == PROCESSING:
-            values["charges"] = checkouts.c.charges + 1
-        if to_state == DECLINED:
-            values["declines"] = checkouts.c.declines + 1
-        return values
+        appends = dict(appends or {})
+        if fields.get("transaction_id"):
+            appends["seen_transactions"] = f"{values['transaction_id']},"
+        counts = ("charges",) if to_state == PROCESSING else ("declines",) if to_state == DECLINED else ()
+        return Move(values, appends, counts)
 
     def _transition(self, db: Connection, checkout_id: str, from_states: tuple[str, ...],
-                    max_declines: int | None, values: dict[str, Any], outcome: str | None = None) -> bool:
+                    max_declines: int | None, move: Move, outcome: str | None = None) -> Checkout | None:
         """The compare-and-set, and (when it moved the row) its notification, in ``db``'s
-        transaction. RETURNING gives the moved row (SQLite 3.35+, PostgreSQL): no second read.
-        A move out of flight gives the try in flight its outcome (``outcome``, else the
-        one the state reached means), in the same transaction."""
-        c = checkouts.c
-        statement = update(checkouts).where(c.id == checkout_id, c.state.in_(tuple(from_states)))
-        if max_declines is not None:
-            statement = statement.where(c.declines < max_declines)
-        row = db.execute(statement.values(values).returning(*checkouts.c)).mappings().first()
-        if row is None:
-            return False
-        if values["state"] not in _IN_FLIGHT:
-            _end_try(db, checkout_id, outcome or _TRY_BY_STATE.get(values["state"], TRY_ENDED))
+        transaction; the row as moved, or None. RETURNING gives the moved row (SQLite
+        3.35+, PostgreSQL): no second read. A move out of flight gives the try in flight
+        its outcome (``outcome``, else the one the state reached means), in the same
+        transaction."""
+        moved = _moved_row(db, checkout_id, from_states, max_declines, move)
+        if moved is not None:
+            self._after_move(db, moved, outcome)
+        return moved
+
+    def _after_move(self, db: Connection, moved: Checkout, outcome: str | None = None) -> int:
+        """What a move (``moved``: the row as moved) brings in its transaction: a move out
+        of flight gives the try in flight its outcome (``outcome``, else the one the state
+        reached means), and the merchant's notification is written. How many tries it ended."""
+        ended = 0
+        if moved.state not in _IN_FLIGHT:
+            ended = _end_try(db, moved.id, outcome or _TRY_BY_STATE.get(moved.state, TRY_ENDED))
         if self.notices is not None:
-            _outbox(db, self.engine, self.notices(Checkout(**row)))
-        return True
+            _outbox(db, self.engine, self.notices(moved))
+        return ended
+
+    def moved(self, checkout_id: str, from_states: tuple[str, ...], to_state: str,
+              max_declines: int | None = None, **fields) -> Checkout | None:
+        """Compare-and-set: move to ``to_state`` only from one of ``from_states`` (and,
+        with ``max_declines``, only while fewer declines were recorded). The checkout as
+        this call moved it (the single winner of concurrent submissions), or None when it
+        did not. Moving to ``declined`` counts a decline."""
+        move = self._moves(to_state, fields)
+        with self._write() as db:
+            return self._transition(db, checkout_id, from_states, max_declines, move)
 
     def transition(self, checkout_id: str, from_states: tuple[str, ...], to_state: str,
                    max_declines: int | None = None, **fields) -> bool:
-        """Compare-and-set: move to ``to_state`` only from one of ``from_states`` (and,
-        with ``max_declines``, only while fewer declines were recorded). True when this
-        call made the move: the single winner of concurrent submissions. Moving to
-        ``declined`` counts a decline."""
-        values = self._moves(to_state, fields)
-        with self._write() as db:
-            return self._transition(db, checkout_id, from_states, max_declines, values)
+        """:meth:`moved`: True when this call made the move."""
+        return self.moved(checkout_id, from_states, to_state, max_declines, **fields) is not None
 
     # -- tries to pay ------------------------------------------------------------------
     def reserve(self, attempt: Try, quotas: Sequence[Quota], from_states: tuple[str, ...],
@@ -700,39 +799,40 @@ class Store(_Tables):
         file's write lock from its BEGIN IMMEDIATE; on PostgreSQL it takes a
         transaction-level advisory lock per quota (in one order: never a deadlock) before
         it counts. A try that loses the claim is not counted; a stale try of this checkout
-        still in flight (a quote made again) ends here."""
-        values = self._moves(PROCESSING, fields)
-        a = attempts.c
+        still in flight (a quote made again, claimed from a state in flight) ends here. A
+        claim from states out of flight has none to end: every move out of flight ends
+        the checkout's try in its own transaction (:meth:`_transition`)."""
+        move = self._moves(PROCESSING, fields)
         with self._write() as db:
             if self.engine.dialect.name == "postgresql":
                 for key in sorted({q.lock_key for q in quotas}):
-                    db.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+                    db.execute(_LOCK_QUOTA, {"lock_key": key})
             now = time.time()  # after the locks: the previous holder's try is in the count
             stopped: tuple[float, str] | None = None
             for q in quotas:
-                newest = list(db.execute(select(a.at).where(
-                    *(a[column] == value for column, value in q.match), a.outcome.in_(q.outcomes),
-                    a.at > now - q.window).order_by(a.at.desc()).limit(q.limit)).scalars())
-                retry = q.retry_at(newest)
+                retry = q.retry_at(list(db.execute(_newest_tries(tuple(column for column, _ in q.match), q.outcomes),
+                                                   q.parameters(now)).scalars()))
                 if retry is not None and (stopped is None or retry > stopped[0]):
                     stopped = (retry, q.name)  # the visitor waits for every limit reached
             if stopped is not None:
                 return Reservation(False, limit=stopped[1], retry_at=stopped[0])
-            if not self._transition(db, attempt.checkout_id, from_states, max_declines, values):
+            if self._transition(db, attempt.checkout_id, from_states, max_declines, move) is None:
                 return Reservation(False)
-            _end_try(db, attempt.checkout_id, TRY_ENDED)
-            db.execute(insert(attempts).values(
-                at=now, checkout_id=attempt.checkout_id, merchant=attempt.merchant, unsigned=int(attempt.unsigned),
-                ip=attempt.ip, fingerprint=attempt.fingerprint, kind=attempt.kind, outcome=TRY_RESERVED))
+            if any(state in _IN_FLIGHT for state in from_states):
+                _end_try(db, attempt.checkout_id, TRY_ENDED)
+            db.execute(_NEW_TRY, {
+                "at": now, "checkout_id": attempt.checkout_id, "merchant": attempt.merchant,
+                "unsigned": int(attempt.unsigned), "ip": attempt.ip, "fingerprint": attempt.fingerprint,
+                "kind": attempt.kind, "outcome": TRY_RESERVED})
         return Reservation(True)
 
     def release(self, checkout_id: str) -> bool:
         """A claim that never reached the gateway with the customer's payment (the
         merchant's Payment Check said no; the gateway could not be asked first): the
         checkout is open again and its try is not counted. True when this call did it."""
-        values = self._moves(OPEN, {})
+        move = self._moves(OPEN, {})
         with self._write() as db:
-            return self._transition(db, checkout_id, (PROCESSING,), None, values, outcome=TRY_RELEASED)
+            return self._transition(db, checkout_id, (PROCESSING,), None, move, outcome=TRY_RELEASED) is not None
 
     def tries(self, **match) -> list[dict[str, Any]]:
         """The tries to pay whose columns match (``checkout_id=...``, ``ip=...``), oldest first."""
@@ -776,20 +876,23 @@ class Store(_Tables):
 
     def record_decline(self, checkout_id: str, from_states: tuple[str, ...], ip: str | None,
                        **fields) -> bool:
+        """:meth:`declined`: True when this call moved the checkout."""
+        return self.declined(checkout_id, from_states, ip, **fields) is not None
+
+    def declined(self, checkout_id: str, from_states: tuple[str, ...], ip: str | None,
+                 **fields) -> Checkout | None:
         """Move to ``declined`` (counted per checkout, and its try as a decline of the
         address it came from, in one transaction: a decline that loses the race is counted
-        nowhere). A checkout claimed without a try (before the ``attempts`` table) counts
-        the decline for ``ip``, the address key of whoever brought the answer."""
-        values = self._moves(DECLINED, fields)
-        a = attempts.c
+        nowhere); the checkout as moved, or None when this call did not move it. The
+        move ends the try in flight; a checkout claimed without a try (before the
+        ``attempts`` table), whose move ended none, counts the decline for ``ip``, the
+        address key of whoever brought the answer."""
+        move = self._moves(DECLINED, fields)
         with self._write() as db:
-            in_flight = db.execute(select(a.id).where(a.checkout_id == checkout_id, a.outcome == TRY_RESERVED)
-                                   .limit(1)).first() is not None
-            moved = self._transition(db, checkout_id, from_states, None, values)
-            if moved and ip and not in_flight:
-                merchant = db.execute(select(checkouts.c.merchant).where(checkouts.c.id == checkout_id)).scalar()
-                db.execute(insert(attempts).values(at=time.time(), checkout_id=checkout_id, merchant=merchant,
-                                                   ip=ip, outcome=TRY_DECLINED))
+            moved = _moved_row(db, checkout_id, from_states, None, move)
+            if moved is not None and not self._after_move(db, moved) and ip:
+                db.execute(_NEW_TRY, {"at": time.time(), "checkout_id": checkout_id, "merchant": moved.merchant,
+                                      "ip": ip, "outcome": TRY_DECLINED})
         return moved
 
     def declines_from(self, ip: str, window: float) -> int:
@@ -809,8 +912,6 @@ class Store(_Tables):
         and by the worker) and its 3-D Secure context is used up, so that the ACS's late
         answer is refused at the TermUrl. One transaction; True when this call moved it."""
         c, t = checkouts.c, threeds.c
-        values = self._moves(OPEN, dict.fromkeys(_ATTEMPT_FIELDS))
-        values["abandoned"] = c.abandoned + func.coalesce(c.transaction_id, "") + ","
         with self._write() as db:
             # Rows locked (PostgreSQL; SQLite writes one at a time): an ACS answer that took
             # its context first is on its way to the gateway, and the checkout stays as it is.
@@ -824,7 +925,9 @@ class Store(_Tables):
                 return False
             db.execute(update(threeds).where(t.checkout_id == checkout_id, t.used_at.is_(None))
                        .values(used_at=time.time()))
-            return self._transition(db, checkout_id, (AWAITING_3DS,), None, values)
+            # The transaction id read under the row's lock: the one the move leaves.
+            move = self._moves(OPEN, dict.fromkeys(_ATTEMPT_FIELDS), {"abandoned": f"{current[0] or ''},"})
+            return self._transition(db, checkout_id, (AWAITING_3DS,), None, move) is not None
 
     def drop_abandoned(self, checkout_id: str, transaction_id: str) -> None:
         """The gateway gave an abandoned transaction its final word: stop asking."""
@@ -864,14 +967,15 @@ class Store(_Tables):
         with self._write() as db:
             db.execute(self._save_3ds_statement(md, checkout_id))
 
-    def await_3ds(self, checkout_id: str, from_states: tuple[str, ...], md: str, **fields) -> bool:
+    def await_3ds(self, checkout_id: str, from_states: tuple[str, ...], md: str, **fields) -> Checkout | None:
         """Move to ``awaiting_3ds`` and keep the ACS round trip's context, in one
         transaction: the ACS's answer is never refused for a context that a failure
-        between the two writes lost."""
-        values = self._moves(AWAITING_3DS, fields)
+        between the two writes lost. The checkout as moved, or None when this call did
+        not move it."""
+        move = self._moves(AWAITING_3DS, fields)
         with self._write() as db:
-            moved = self._transition(db, checkout_id, from_states, None, values)
-            if moved:
+            moved = self._transition(db, checkout_id, from_states, None, move)
+            if moved is not None:
                 db.execute(self._save_3ds_statement(md, checkout_id))
         return moved
 

@@ -159,6 +159,14 @@ class Session:
             self.checkout, self.saved = found, True
         return self.checkout
 
+    def after(self, moved: Checkout | None) -> Checkout:
+        """The checkout after a move: as this call moved it (the move's own row, no second
+        read), or as it stands now when the move was not this call's."""
+        if moved is None:
+            return self.refresh()
+        self.checkout, self.saved = moved, True
+        return moved
+
 
 @dataclass(frozen=True)
 class CardDetails:
@@ -425,30 +433,32 @@ def record(s: Session, outcome: Outcome, from_states: tuple[str, ...], ip: str |
     fields = _answer_fields(outcome)
     if outcome.kind == "completed":
         forget_saved_cards(s)
-        store().transition(s.id, from_states, st.COMPLETED, reason=outcome.reason,
-                           reason_code=outcome.reason_code, saved_token=outcome.token, **fields)
-        c = s.refresh()
+        c = s.after(store().moved(s.id, from_states, st.COMPLETED, reason=outcome.reason,
+                                  reason_code=outcome.reason_code, saved_token=outcome.token, **fields))
         return Step("merchant", c, result="success") if c.state == st.COMPLETED else Step("stands", c)
     if outcome.kind == "declined":
         status, code = outcome.declined_status
         fields.update(status=status, status_code=code, reason=outcome.reason or outcome.message,
                       reason_code=outcome.reason_code)
-        if not store().record_decline(s.id, from_states, fingerprints.address_key(ip), **fields):
+        moved = store().declined(s.id, from_states, fingerprints.address_key(ip), **fields)
+        if moved is None:
             return stands(s)
-        c = s.refresh()
+        c = s.after(moved)
         if c.declines >= limits().max_declines:
             return Step("merchant", c, result="failure")
         return Step("declined", c)
     if outcome.kind == "3ds":
         acs_fields = {"PaReq": outcome.pa_req, "MD": outcome.transaction_id}
         bank = bank_record(outcome.acs_url, acs_fields)
-        if not store().await_3ds(s.id, from_states, outcome.transaction_id, bank=bank, **fields):
+        moved = store().await_3ds(s.id, from_states, outcome.transaction_id, bank=bank, **fields)
+        if moved is None:
             return stands(s)
-        return Step("acs", s.refresh(), url=outcome.acs_url, fields=acs_fields)
+        return Step("acs", s.after(moved), url=outcome.acs_url, fields=acs_fields)
     if outcome.kind == "redirect":
-        if not store().transition(s.id, from_states, st.AWAITING_3DS, bank=bank_record(outcome.redirect_url), **fields):
+        moved = store().moved(s.id, from_states, st.AWAITING_3DS, bank=bank_record(outcome.redirect_url), **fields)
+        if moved is None:
             return stands(s)
-        return Step("handover", s.refresh(), url=outcome.redirect_url)
+        return Step("handover", s.after(moved), url=outcome.redirect_url)
     store().transition(s.id, from_states, st.PENDING, **fields)
     return stands(s)
 
