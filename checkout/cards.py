@@ -156,20 +156,40 @@ def _digits(number: object) -> str | None:
     return digits if _DIGITS.fullmatch(digits) else None
 
 
+#: A pattern as text: an IIN prefix (``high`` None), or the lowest and highest prefixes of
+#: a range (as many digits each, as in every range of the table).
+PatternText = tuple[str, str | None]
+
+
+def _pattern_text(pattern: Pattern) -> PatternText:
+    return (str(pattern[0]), str(pattern[1])) if isinstance(pattern, tuple) else (str(pattern), None)
+
+
+def _fits(digits: str, low: str, high: str | None) -> bool:
+    """Upstream ``matches`` on a pattern as text (:func:`_pattern_text`). A range's ends
+    and the digits typed are compared as text: for digit strings of one length that is
+    comparing their numbers, without making them numbers."""
+    if high is None:
+        return low[: len(digits)] == digits[: len(low)]
+    head = digits[: len(low)]
+    return bool(head) and low[: len(head)] <= head <= high[: len(head)]
+
+
 def _pattern_matches(digits: str, pattern: Pattern) -> bool:
     """Upstream ``matches``: ``digits``, possibly partial, fits ``pattern``."""
-    if isinstance(pattern, tuple):
-        low, high = str(pattern[0]), str(pattern[1])
-        head = digits[: len(low)]
-        if not head:
-            return False
-        return int(low[: len(head)]) <= int(head) <= int(high[: len(head)])
-    prefix = str(pattern)
-    return prefix[: len(digits)] == digits[: len(prefix)]
+    return _fits(digits, *_pattern_text(pattern))
 
 
 def _pattern_length(pattern: Pattern) -> int:
     return len(str(pattern[0] if isinstance(pattern, tuple) else pattern))
+
+
+#: The table's patterns as text with their lengths, worked out once (a card number's
+#: brand is asked several times per payment: the form, the security code, the claim).
+_PATTERNS: tuple[tuple[str, tuple[tuple[str, str | None, int], ...]], ...] = tuple(
+    (card_type, tuple((*_pattern_text(p), _pattern_length(p)) for p in patterns))
+    for card_type, patterns, _lengths, _code in _CARD_TYPES
+)
 
 
 def card_types(digits: str) -> list[str]:
@@ -184,11 +204,11 @@ def card_types(digits: str) -> list[str]:
         return [t for t, *_ in _CARD_TYPES]
     # (type, strength); strength 0 until as many digits as the pattern has are typed.
     candidates: list[tuple[str, int]] = []
-    for card_type, patterns, _lengths, _code in _CARD_TYPES:
-        for pattern in patterns:
-            if _pattern_matches(digits, pattern):
-                size = _pattern_length(pattern)
-                candidates.append((card_type, size if len(digits) >= size else 0))
+    typed = len(digits)
+    for card_type, patterns in _PATTERNS:
+        for low, high, size in patterns:
+            if _fits(digits, low, high):
+                candidates.append((card_type, size if typed >= size else 0))
                 break
     if candidates and all(strength for _, strength in candidates):
         best = candidates[0]
@@ -243,9 +263,11 @@ def number_valid(number: object) -> bool:
     """Known brand, a length that brand issues, and Luhn (UnionPay is exempt from Luhn:
     some UnionPay ranges are issued without a check digit, as upstream assumes)."""
     digits = _digits(number)
-    if not digits:
-        return False
-    brand = card_brand(digits)
+    return bool(digits) and _valid_for(digits, card_brand(digits))
+
+
+def _valid_for(digits: str, brand: str | None) -> bool:
+    """:func:`number_valid` for the digits of a number whose brand is known already."""
     if brand is None or len(digits) not in _LENGTHS[brand]:
         return False
     return brand == "unionpay" or luhn_valid(digits)
@@ -352,11 +374,13 @@ def validate_card(
     """
     today = today or date.today()
     errors: dict[str, object] = {}
+    digits = _digits(number)
+    detected = _detected_type(number)  # once: the number's and the security code's checks
+    brand = UPSTREAM_NAMES.get(detected or "")
 
     if _blank(number):
         errors["number"] = _l("Enter your card number.")
-    elif not number_valid(number):
-        detected = _detected_type(number)
+    elif not (digits and _valid_for(digits, brand)):
         if detected and detected not in UPSTREAM_NAMES:
             errors["number"] = _l("We do not accept this card brand.")
         else:
@@ -378,7 +402,6 @@ def validate_card(
             elif not expiry_valid(month, year, today):
                 errors["expiry"] = _l("This expiry date is not valid.")
 
-    brand = card_brand(number)
     sizes = (cvv_length(brand),) if brand else (3, 4)
     code = cvv.strip() if isinstance(cvv, str) else None
     if _blank(cvv):
